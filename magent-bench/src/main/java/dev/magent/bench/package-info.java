@@ -1,0 +1,2 @@
+/** JMH benchmarks of magent's hot path. */
+package dev.magent.bench;

@@ -1,0 +1,154 @@
+package dev.magent.core;
+
+import dev.magent.protocol.ProtocolLimits;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything the proxy needs to run. Immutable; use {@link #builder()}.
+ *
+ * @param bindAddress        the address to listen on for TCP clients
+ * @param port               the TCP port, 0 for an ephemeral one, -1 to disable TCP
+ * @param unixSocket         a unix domain socket path to listen on as well, or {@code null}
+ * @param mains              the main servers, in order (their order decides placement)
+ * @param backups            the backup servers, in order; may be empty
+ * @param ketama             true for ketama placement, false for magent's modulo
+ * @param maxConnections     client connections beyond this are refused
+ * @param poolSize           keep-alive connections per backend server
+ * @param requestTimeout     how long a backend request may take before it fails
+ * @param failureThreshold   consecutive failures after which a server is marked down
+ * @param probeInterval      first delay between probes of a down server (doubles up to probeMaxInterval)
+ * @param probeMaxInterval   the longest delay between probes
+ * @param readRepair         refill a main from the backup when it misses a key the backup has
+ * @param limits             protocol limits on client input
+ * @param idleTimeout        close client connections idle this long; {@link Duration#ZERO} never
+ * @param shutdownGrace      how long SIGTERM waits for in-flight requests
+ * @param ioThreads          event-loop threads; 0 picks the number of cores
+ */
+public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
+                          List<ServerAddress> backups, boolean ketama, int maxConnections, int poolSize,
+                          Duration requestTimeout, int failureThreshold, Duration probeInterval,
+                          Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
+                          Duration idleTimeout, Duration shutdownGrace, int ioThreads) {
+
+    /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
+    public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
+    public static final int DEFAULT_PORT = 11211;
+    public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+    public static final int DEFAULT_POOL_SIZE = 20;
+
+    public ProxyConfig {
+        Objects.requireNonNull(bindAddress, "bindAddress");
+        mains = List.copyOf(mains);
+        backups = List.copyOf(backups);
+        Objects.requireNonNull(requestTimeout, "requestTimeout");
+        Objects.requireNonNull(probeInterval, "probeInterval");
+        Objects.requireNonNull(probeMaxInterval, "probeMaxInterval");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        if (mains.isEmpty()) {
+            throw new IllegalArgumentException("at least one main server (-s host:port) is needed");
+        }
+        if (port < -1 || port > 65535) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+        if (port == -1 && unixSocket == null) {
+            throw new IllegalArgumentException("nothing to listen on: TCP disabled and no unix socket");
+        }
+        if (maxConnections < 1) {
+            throw new IllegalArgumentException("max connections must be at least 1: " + maxConnections);
+        }
+        if (poolSize < 1) {
+            throw new IllegalArgumentException("pool size must be at least 1: " + poolSize);
+        }
+        if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+            throw new IllegalArgumentException("request timeout must be positive");
+        }
+        if (failureThreshold < 1) {
+            throw new IllegalArgumentException("failure threshold must be at least 1");
+        }
+        if (ioThreads < 0) {
+            throw new IllegalArgumentException("io threads must not be negative");
+        }
+    }
+
+    /** A builder with every default set; only main servers must be added. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.bindAddress = bindAddress;
+        b.port = port;
+        b.unixSocket = unixSocket;
+        b.mains = mains;
+        b.backups = backups;
+        b.ketama = ketama;
+        b.maxConnections = maxConnections;
+        b.poolSize = poolSize;
+        b.requestTimeout = requestTimeout;
+        b.failureThreshold = failureThreshold;
+        b.probeInterval = probeInterval;
+        b.probeMaxInterval = probeMaxInterval;
+        b.readRepair = readRepair;
+        b.limits = limits;
+        b.idleTimeout = idleTimeout;
+        b.shutdownGrace = shutdownGrace;
+        b.ioThreads = ioThreads;
+        return b;
+    }
+
+    /** Collects settings; every field starts at its documented default. */
+    public static final class Builder {
+        private String bindAddress = DEFAULT_BIND_ADDRESS;
+        private int port = DEFAULT_PORT;
+        private Path unixSocket;
+        private List<ServerAddress> mains = List.of();
+        private List<ServerAddress> backups = List.of();
+        private boolean ketama;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int poolSize = DEFAULT_POOL_SIZE;
+        private Duration requestTimeout = Duration.ofSeconds(1);
+        private int failureThreshold = 3;
+        private Duration probeInterval = Duration.ofMillis(200);
+        private Duration probeMaxInterval = Duration.ofSeconds(5);
+        private boolean readRepair = true;
+        private ProtocolLimits limits = ProtocolLimits.DEFAULT;
+        private Duration idleTimeout = Duration.ZERO;
+        private Duration shutdownGrace = Duration.ofSeconds(5);
+        private int ioThreads;
+
+        private Builder() {
+        }
+
+        public Builder bindAddress(String v) { bindAddress = v; return this; }
+        public Builder port(int v) { port = v; return this; }
+        public Builder unixSocket(Path v) { unixSocket = v; return this; }
+        public Builder mains(List<ServerAddress> v) { mains = v; return this; }
+        public Builder backups(List<ServerAddress> v) { backups = v; return this; }
+        public Builder ketama(boolean v) { ketama = v; return this; }
+        public Builder maxConnections(int v) { maxConnections = v; return this; }
+        public Builder poolSize(int v) { poolSize = v; return this; }
+        public Builder requestTimeout(Duration v) { requestTimeout = v; return this; }
+        public Builder failureThreshold(int v) { failureThreshold = v; return this; }
+        public Builder probeInterval(Duration v) { probeInterval = v; return this; }
+        public Builder probeMaxInterval(Duration v) { probeMaxInterval = v; return this; }
+        public Builder readRepair(boolean v) { readRepair = v; return this; }
+        public Builder limits(ProtocolLimits v) { limits = v; return this; }
+        public Builder idleTimeout(Duration v) { idleTimeout = v; return this; }
+        public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
+        public Builder ioThreads(int v) { ioThreads = v; return this; }
+
+        /** @throws IllegalArgumentException naming the first invalid setting */
+        public ProxyConfig build() {
+            return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, ketama, maxConnections,
+                    poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
+                    limits, idleTimeout, shutdownGrace, ioThreads);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The proxy core: routing, replication, backend pools, health. */
+package dev.magent.core;

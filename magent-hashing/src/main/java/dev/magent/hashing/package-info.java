@@ -1,0 +1,2 @@
+/** Key-to-server rings. STUB. */
+package dev.magent.hashing;
