@@ -1,43 +1,253 @@
 package dev.magent.core;
 
+import dev.magent.protocol.MemcacheServerCodec;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A running proxy. STUB: the real implementation follows.
+ * A running proxy: listens for memcached clients, shards their keys over the main servers, copies every
+ * write to the backups, fails over and repairs. See docs/semantics.md for the rules.
  */
 public final class MagentProxy implements AutoCloseable {
-    private MagentProxy() {
+    private static final Logger log = LoggerFactory.getLogger(MagentProxy.class);
+
+    private final ProxyConfig config;
+    private final ProxyRuntime runtime;
+    private final EventLoopGroup group;
+    private final HealthProber prober;
+    private final List<LoopContext> loops;
+    private final ChannelGroup listeners = new DefaultChannelGroup("magent-listeners", GlobalEventExecutor.INSTANCE);
+    private final ChannelGroup clients = new DefaultChannelGroup("magent-clients", GlobalEventExecutor.INSTANCE);
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile SocketAddress tcpAddress;
+    private volatile boolean shuttingDown;
+
+    private MagentProxy(ProxyConfig config) {
+        this.config = config;
+        Transport transport = Transport.best();
+        int threads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
+        this.group = transport.newGroup(threads, "magent-io");
+        Cluster cluster = new Cluster(config.mains(), config.backups(), config.ketama(), config.failureThreshold());
+        ProxyStats stats = new ProxyStats();
+        this.runtime = new ProxyRuntime(config, cluster, stats, version());
+        this.prober = new HealthProber(group, transport, config.requestTimeout(), config.probeInterval(),
+                config.probeMaxInterval());
+        for (BackendServer s : cluster.all()) {
+            s.setListener((server, from, to) -> {
+                if (to == BackendServer.State.DOWN) {
+                    prober.serverDown(server);
+                }
+            });
+        }
+
+        // each loop gets its share of the -i connections per server, at least one
+        int perLoop = Math.max(1, config.poolSize() / threads);
+        long timeoutNanos = config.requestTimeout().toNanos();
+        var bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis());
+        List<LoopContext> contexts = new ArrayList<>();
+        for (EventExecutor e : group) {
+            EventLoop loop = (EventLoop) e;
+            BackendPool[] pools = new BackendPool[cluster.size()];
+            for (int i = 0; i < pools.length; i++) {
+                pools[i] = new BackendPool(cluster.server(i), bootstrap, perLoop, timeoutNanos);
+            }
+            LoopContext ctx = new LoopContext(loop, pools);
+            for (BackendPool p : pools) {
+                p.attach(ctx);
+            }
+            contexts.add(ctx);
+            runtime.addRouter(loop, new Router(cluster, ctx, stats, config.readRepair()));
+        }
+        this.loops = List.copyOf(contexts);
+        log.info("magent {} using {} transport, {} event loops, {} connections per server per loop",
+                runtime.version(), transport.name().toLowerCase(), threads, perLoop);
+
+        ServerBootstrap server = new ServerBootstrap()
+                .group(group)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        clients.add(ch);
+                        if (!config.idleTimeout().isZero()) {
+                            ch.pipeline().addLast("idle",
+                                    new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        }
+                        ch.pipeline().addLast("codec", new MemcacheServerCodec(config.limits()));
+                        ch.pipeline().addLast("client", new ClientHandler(runtime));
+                    }
+                });
+        this.bootstrapTemplate = server;
+        this.transport = transport;
     }
+
+    private final ServerBootstrap bootstrapTemplate;
+    private final Transport transport;
 
     /**
      * Binds the listeners and starts serving. Backends that are unreachable now are marked down and
      * probed; that is not an error.
      *
-     * @throws java.io.IOException when a listener cannot bind
+     * @throws IOException when a listener cannot bind
      */
-    public static MagentProxy start(ProxyConfig config) throws java.io.IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+    public static MagentProxy start(ProxyConfig config) throws IOException {
+        MagentProxy proxy = new MagentProxy(config);
+        try {
+            proxy.checkBackends();
+            proxy.bind();
+        } catch (IOException | RuntimeException e) {
+            proxy.shutdown(Duration.ZERO);
+            throw e;
+        }
+        return proxy;
+    }
+
+    private void checkBackends() {
+        List<CompletableFuture<Boolean>> probes = new ArrayList<>();
+        BackendServer[] servers = runtime.cluster().all();
+        for (BackendServer s : servers) {
+            probes.add(prober.probe(s));
+        }
+        for (int i = 0; i < servers.length; i++) {
+            boolean ok;
+            try {
+                ok = probes.get(i).get(config.requestTimeout().toMillis() * 2 + 100, TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                ok = false;
+            }
+            if (!ok) {
+                log.warn("{} does not answer at start-up; serving its keys from the other copies until it does",
+                        servers[i]);
+                servers[i].markDown("unreachable at start-up");
+            }
+        }
+    }
+
+    private void bind() throws IOException {
+        try {
+            if (config.port() >= 0) {
+                Channel ch = bootstrapTemplate.clone().channel(transport.serverChannel())
+                        .bind(new InetSocketAddress(config.bindAddress(), config.port())).sync().channel();
+                listeners.add(ch);
+                tcpAddress = ch.localAddress();
+                log.info("listening on {}", tcpAddress);
+            }
+            if (config.unixSocket() != null) {
+                Files.deleteIfExists(config.unixSocket());
+                SocketAddress address = transport == Transport.EPOLL
+                        ? new DomainSocketAddress(config.unixSocket().toFile())
+                        : UnixDomainSocketAddress.of(config.unixSocket());
+                Channel ch = bootstrapTemplate.clone().channel(transport.serverDomainChannel())
+                        .bind(address).sync().channel();
+                listeners.add(ch);
+                log.info("listening on unix socket {}", config.unixSocket());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while binding", e);
+        } catch (Exception e) {
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            // Netty rethrows bind errors (a checked exception) from sync() without declaring them
+            throw new IOException("cannot listen: " + e.getMessage(), e);
+        }
     }
 
     /** The bound TCP address (useful with port 0), or {@code null} when TCP is disabled. */
     public SocketAddress localAddress() {
-        throw new UnsupportedOperationException("not yet implemented");
+        return tcpAddress;
+    }
+
+    /** Counters, for tests and embedding. */
+    public ProxyStats stats() {
+        return runtime.stats();
+    }
+
+    /** The servers, mains first, with their state. */
+    public List<BackendServer> servers() {
+        return List.of(runtime.cluster().all());
     }
 
     /** Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes everything. */
     public void shutdown(Duration grace) {
-        throw new UnsupportedOperationException("not yet implemented");
+        synchronized (this) {
+            if (shuttingDown) {
+                return;
+            }
+            shuttingDown = true;
+        }
+        log.info("shutting down: no new connections, waiting up to {} ms for {} requests in flight",
+                grace.toMillis(), runtime.requestsInFlight());
+        listeners.close().awaitUninterruptibly();
+        if (config.unixSocket() != null) {
+            try {
+                Files.deleteIfExists(config.unixSocket());
+            } catch (IOException e) {
+                log.warn("could not remove unix socket {}: {}", config.unixSocket(), e.getMessage());
+            }
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (runtime.requestsInFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        prober.stop();
+        clients.close().awaitUninterruptibly();
+        for (LoopContext ctx : loops) {
+            ctx.loop().submit(() -> {
+                for (BackendPool p : ctx.pools()) {
+                    p.close();
+                }
+            }).awaitUninterruptibly();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        log.info("stopped");
+        terminated.countDown();
     }
 
     /** Blocks until the proxy has shut down. */
     public void awaitTermination() throws InterruptedException {
-        throw new UnsupportedOperationException("not yet implemented");
+        terminated.await();
     }
 
     /** {@link #shutdown(Duration)} with the configured grace. */
     @Override
     public void close() {
-        throw new UnsupportedOperationException("not yet implemented");
+        shutdown(config.shutdownGrace());
+    }
+
+    /** The proxy's version, from the jar manifest when packaged. */
+    public static String version() {
+        String v = MagentProxy.class.getPackage().getImplementationVersion();
+        return v != null ? v : "0.1.0-SNAPSHOT";
     }
 }

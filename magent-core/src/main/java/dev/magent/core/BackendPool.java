@@ -1,0 +1,129 @@
+package dev.magent.core;
+
+import dev.magent.protocol.Command;
+import dev.magent.protocol.MemcacheClientCodec;
+import dev.magent.protocol.ProtocolLimits;
+import dev.magent.protocol.Reply;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One event loop's keep-alive connections to one server. Requests are pipelined: a connection takes more
+ * requests while it waits, and another connection is opened only when every open one is busy, because
+ * fewer, fuller connections mean fewer syscalls per request on both sides.
+ */
+final class BackendPool {
+    /** In-flight requests on a connection above which the pool prefers opening another one. */
+    private static final int BUSY_THRESHOLD = 32;
+    /** In-flight requests per connection beyond which requests fail fast instead of queueing. */
+    static final int MAX_IN_FLIGHT = 4096;
+
+    private final BackendServer server;
+    private final Bootstrap bootstrap;
+    private final long timeoutNanos;
+    private final BackendConnection[] slots;
+    private LoopContext loop;
+
+    BackendPool(BackendServer server, Bootstrap bootstrap, int size, long timeoutNanos) {
+        this.server = server;
+        this.bootstrap = bootstrap;
+        this.timeoutNanos = timeoutNanos;
+        this.slots = new BackendConnection[size];
+    }
+
+    void attach(LoopContext loop) {
+        this.loop = loop;
+    }
+
+    BackendServer server() {
+        return server;
+    }
+
+    /** Open connections in this pool. */
+    int openConnections() {
+        int n = 0;
+        for (BackendConnection c : slots) {
+            if (c != null && !c.isClosed()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Sends one command on the least busy connection; see {@link BackendConnection#send}. */
+    void send(Command command, CompletableFuture<Reply> promise) {
+        BackendConnection c = choose();
+        if (c == null) {
+            ReferenceCountUtil.release(command);
+            promise.completeExceptionally(new BackendException(BackendException.Reason.SHUTDOWN,
+                    server.address(), "pool closed"));
+            return;
+        }
+        c.send(command, promise);
+    }
+
+    private BackendConnection choose() {
+        BackendConnection best = null;
+        int free = -1;
+        for (int i = 0; i < slots.length; i++) {
+            BackendConnection c = slots[i];
+            if (c == null || c.isClosed()) {
+                if (free < 0) {
+                    free = i;
+                }
+            } else if (best == null || c.inFlight() < best.inFlight()) {
+                best = c;
+            }
+        }
+        if (free >= 0 && (best == null || best.inFlight() >= BUSY_THRESHOLD)) {
+            BackendConnection opened = open();
+            slots[free] = opened;
+            return opened;
+        }
+        return best;
+    }
+
+    private BackendConnection open() {
+        ServerAddress a = server.address();
+        BackendConnection connection = new BackendConnection(server, loop, timeoutNanos, MAX_IN_FLIGHT);
+        ChannelFuture f = bootstrap.clone(loop.loop())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("codec", new MemcacheClientCodec(BACKEND_LIMITS));
+                        ch.pipeline().addLast("connection", connection);
+                    }
+                })
+                .connect(new InetSocketAddress(a.host(), a.port()));
+        connection.attach(f.channel());
+        f.addListener(done -> connection.connectDone((ChannelFuture) done));
+        return connection;
+    }
+
+    /** Closes every connection; outstanding requests fail with a shutdown error. */
+    void close() {
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] != null) {
+                slots[i].close();
+                slots[i] = null;
+            }
+        }
+    }
+
+    /** Replies from memcached may carry items larger than what clients may store through us. */
+    static final ProtocolLimits BACKEND_LIMITS = new ProtocolLimits(250, 8192, 8192, 128 * 1024 * 1024);
+
+    static Bootstrap baseBootstrap(Transport transport, long connectTimeoutMillis) {
+        return new Bootstrap()
+                .channel(transport.clientChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, connectTimeoutMillis));
+    }
+}

@@ -1,0 +1,80 @@
+package dev.magent.core;
+
+import dev.magent.hashing.Algorithm;
+import dev.magent.hashing.Ring;
+import dev.magent.hashing.Server;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The servers and where keys live: a ring over the mains and, when there are backups, a ring over the
+ * backups with the same algorithm. Immutable.
+ */
+final class Cluster {
+    private final BackendServer[] mains;
+    private final BackendServer[] backups;
+    private final BackendServer[] all;
+    private final Ring mainRing;
+    private final Ring backupRing;
+
+    Cluster(List<ServerAddress> mainAddresses, List<ServerAddress> backupAddresses, boolean ketama,
+            int failureThreshold) {
+        Algorithm algorithm = ketama ? Algorithm.KETAMA : Algorithm.MODULO;
+        mains = new BackendServer[mainAddresses.size()];
+        backups = new BackendServer[backupAddresses.size()];
+        all = new BackendServer[mains.length + backups.length];
+        for (int i = 0; i < mains.length; i++) {
+            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i), failureThreshold);
+            all[i] = mains[i];
+        }
+        for (int i = 0; i < backups.length; i++) {
+            backups[i] = new BackendServer(mains.length + i, i, Role.BACKUP, backupAddresses.get(i),
+                    failureThreshold);
+            all[mains.length + i] = backups[i];
+        }
+        mainRing = Ring.of(algorithm, servers(mainAddresses));
+        backupRing = backups.length == 0 ? null : Ring.of(algorithm, servers(backupAddresses));
+    }
+
+    private static List<Server> servers(List<ServerAddress> addresses) {
+        List<Server> list = new ArrayList<>(addresses.size());
+        for (ServerAddress a : addresses) {
+            list.add(Server.of(a.host(), a.port()));
+        }
+        return list;
+    }
+
+    BackendServer mainFor(byte[] key) {
+        return mains[mainRing.indexFor(key)];
+    }
+
+    /** The key's backup, or {@code null} when the cluster has none. */
+    BackendServer backupFor(byte[] key) {
+        return backupRing == null ? null : backups[backupRing.indexFor(key)];
+    }
+
+    boolean hasBackups() {
+        return backupRing != null;
+    }
+
+    /** Mains then backups, indexed by {@link BackendServer#id()}. */
+    BackendServer[] all() {
+        return all.clone();
+    }
+
+    int size() {
+        return all.length;
+    }
+
+    BackendServer server(int id) {
+        return all[id];
+    }
+
+    List<BackendServer> mains() {
+        return List.of(mains);
+    }
+
+    List<BackendServer> backups() {
+        return List.of(backups);
+    }
+}

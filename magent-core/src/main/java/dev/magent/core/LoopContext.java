@@ -1,0 +1,63 @@
+package dev.magent.core;
+
+import io.netty.channel.EventLoop;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one event loop owns: its connections to every backend and the channels written since the last
+ * flush. Client connections and the backend connections serving them live on the same loop, so requests
+ * and replies never cross threads and nothing here needs a lock.
+ */
+final class LoopContext {
+    private final EventLoop loop;
+    private final BackendPool[] pools;
+    private final List<Flushable> dirty = new ArrayList<>();
+    private boolean flushScheduled;
+    private final Runnable flushTask = this::flushDirty;
+
+    LoopContext(EventLoop loop, BackendPool[] pools) {
+        this.loop = loop;
+        this.pools = pools;
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    /** This loop's pool for a server, by {@link BackendServer#id()}. */
+    BackendPool pool(int serverId) {
+        return pools[serverId];
+    }
+
+    BackendPool[] pools() {
+        return pools;
+    }
+
+    /** A connection that buffers writes until {@link #flushPending()} is called. */
+    interface Flushable {
+        void flushPending();
+    }
+
+    /**
+     * Queues a connection that was written to; every queued connection is flushed once, after the loop has
+     * handled every read of this turn, so a burst of pipelined requests costs one syscall per socket, not
+     * one per reply. Callers queue themselves once per turn (they keep their own flag).
+     */
+    void scheduleFlush(Flushable connection) {
+        dirty.add(connection);
+        if (!flushScheduled) {
+            flushScheduled = true;
+            loop.execute(flushTask);
+        }
+    }
+
+    private void flushDirty() {
+        flushScheduled = false;
+        // index loop: flushing may complete writes whose listeners mark more channels dirty
+        for (int i = 0; i < dirty.size(); i++) {
+            dirty.get(i).flushPending();
+        }
+        dirty.clear();
+    }
+}

@@ -1,0 +1,120 @@
+package dev.magent.core;
+
+import dev.magent.protocol.ErrorReply;
+import dev.magent.protocol.Reply;
+import dev.magent.protocol.Stat;
+import dev.magent.protocol.StatsReply;
+import dev.magent.protocol.Verb;
+import io.netty.channel.EventLoop;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** What every client connection shares: configuration, cluster, counters, and one router per event loop. */
+final class ProxyRuntime {
+    private final ProxyConfig config;
+    private final Cluster cluster;
+    private final ProxyStats stats;
+    private final String version;
+    private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
+    private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
+
+    ProxyRuntime(ProxyConfig config, Cluster cluster, ProxyStats stats, String version) {
+        this.config = config;
+        this.cluster = cluster;
+        this.stats = stats;
+        this.version = version;
+    }
+
+    /** Registers a loop's router; only during start-up, before any client connects. */
+    void addRouter(EventLoop loop, Router router) {
+        routers.put(loop, router);
+    }
+
+    Router routerFor(EventLoop loop) {
+        Router r = routers.get(loop);
+        if (r == null) {
+            throw new IllegalStateException("no router for event loop " + loop);
+        }
+        return r;
+    }
+
+    ProxyConfig config() {
+        return config;
+    }
+
+    Cluster cluster() {
+        return cluster;
+    }
+
+    ProxyStats stats() {
+        return stats;
+    }
+
+    String version() {
+        return version;
+    }
+
+    void clientOpened(ClientHandler c) {
+        clients.add(c);
+    }
+
+    void clientClosed(ClientHandler c) {
+        clients.remove(c);
+    }
+
+    /** Requests accepted from clients and not yet answered, over all connections (approximate). */
+    int requestsInFlight() {
+        int n = 0;
+        for (ClientHandler c : clients) {
+            n += c.inFlight();
+        }
+        return n;
+    }
+
+    /**
+     * {@code stats}: memcached's format, so stats tools and client libraries parse it, with what C magent
+     * showed (version, then one "matrix" entry per server) plus the proxy's counters.
+     */
+    Reply statsReply(String arguments) {
+        if (!arguments.isEmpty()) {
+            return ErrorReply.UNKNOWN_COMMAND;
+        }
+        long now = System.currentTimeMillis();
+        List<Stat> s = new ArrayList<>(64);
+        s.add(new Stat("pid", Long.toString(ProcessHandle.current().pid())));
+        s.add(new Stat("uptime", Long.toString((now - stats.startedMillis()) / 1000)));
+        s.add(new Stat("time", Long.toString(now / 1000)));
+        s.add(new Stat("version", version));
+        s.add(new Stat("curr_connections", Integer.toString(stats.currentConnections())));
+        s.add(new Stat("total_connections", Long.toString(stats.totalConnections())));
+        s.add(new Stat("rejected_connections", Long.toString(stats.rejectedConnections())));
+        s.add(new Stat("max_connections", Integer.toString(config.maxConnections())));
+        for (Verb v : Verb.values()) {
+            if (v != Verb.MG) {
+                s.add(new Stat("cmd_" + v.wireName(), Long.toString(stats.commands(v))));
+            }
+        }
+        s.add(new Stat("get_hits", Long.toString(stats.getHits())));
+        s.add(new Stat("get_misses", Long.toString(stats.getMisses())));
+        s.add(new Stat("failovers", Long.toString(stats.failovers())));
+        s.add(new Stat("read_repairs", Long.toString(stats.readRepairs())));
+        s.add(new Stat("backup_write_errors", Long.toString(stats.backupWriteErrors())));
+        s.add(new Stat("backend_timeouts", Long.toString(stats.backendTimeouts())));
+        s.add(new Stat("backend_errors", Long.toString(stats.backendErrors())));
+        s.add(new Stat("unavailable_errors", Long.toString(stats.unavailableErrors())));
+        s.add(new Stat("protocol_errors", Long.toString(stats.protocolErrors())));
+        s.add(new Stat("hashing", config.ketama() ? "ketama" : "modulo"));
+        s.add(new Stat("read_repair", config.readRepair() ? "on" : "off"));
+        int i = 1;
+        for (BackendServer b : cluster.all()) {
+            s.add(new Stat("matrix_" + i++, b.address() + " role=" + b.role().label()
+                    + " state=" + b.state().name().toLowerCase() + " pool_size=" + b.openConnections()
+                    + " requests=" + b.requests() + " failures=" + b.failures()));
+        }
+        return new StatsReply(s);
+    }
+}

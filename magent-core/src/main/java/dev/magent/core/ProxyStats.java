@@ -1,0 +1,143 @@
+package dev.magent.core;
+
+import dev.magent.protocol.Verb;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The proxy's own counters. Updated from every event loop; LongAdder keeps that free of shared locks and
+ * of cache-line ping-pong on the hot path.
+ */
+public final class ProxyStats {
+    private final long startedMillis = System.currentTimeMillis();
+    private final AtomicInteger currentConnections = new AtomicInteger();
+    private final LongAdder totalConnections = new LongAdder();
+    private final LongAdder rejectedConnections = new LongAdder();
+    private final LongAdder[] commands = new LongAdder[Verb.values().length];
+    private final LongAdder getHits = new LongAdder();
+    private final LongAdder getMisses = new LongAdder();
+    private final LongAdder failovers = new LongAdder();
+    private final LongAdder readRepairs = new LongAdder();
+    private final LongAdder backupWriteErrors = new LongAdder();
+    private final LongAdder backendTimeouts = new LongAdder();
+    private final LongAdder backendErrors = new LongAdder();
+    private final LongAdder protocolErrors = new LongAdder();
+    private final LongAdder unavailable = new LongAdder();
+
+    public ProxyStats() {
+        for (int i = 0; i < commands.length; i++) {
+            commands[i] = new LongAdder();
+        }
+    }
+
+    /** Wall-clock start, for uptime. */
+    public long startedMillis() {
+        return startedMillis;
+    }
+
+    /** Counts a new client connection; returns the number now open. */
+    int connectionOpened() {
+        totalConnections.increment();
+        return currentConnections.incrementAndGet();
+    }
+
+    void connectionClosed() {
+        currentConnections.decrementAndGet();
+    }
+
+    void connectionRejected() {
+        rejectedConnections.increment();
+    }
+
+    void command(Verb verb) {
+        commands[verb.ordinal()].increment();
+    }
+
+    void hits(int n) {
+        getHits.add(n);
+    }
+
+    void misses(int n) {
+        getMisses.add(n);
+    }
+
+    void failover() {
+        failovers.increment();
+    }
+
+    void readRepair() {
+        readRepairs.increment();
+    }
+
+    void backupWriteError() {
+        backupWriteErrors.increment();
+    }
+
+    void backendFailure(BackendException e) {
+        if (e.reason() == BackendException.Reason.TIMEOUT) {
+            backendTimeouts.increment();
+        } else {
+            backendErrors.increment();
+        }
+    }
+
+    void protocolError() {
+        protocolErrors.increment();
+    }
+
+    void unavailable() {
+        unavailable.increment();
+    }
+
+    public int currentConnections() {
+        return currentConnections.get();
+    }
+
+    public long totalConnections() {
+        return totalConnections.sum();
+    }
+
+    public long rejectedConnections() {
+        return rejectedConnections.sum();
+    }
+
+    public long commands(Verb verb) {
+        return commands[verb.ordinal()].sum();
+    }
+
+    public long getHits() {
+        return getHits.sum();
+    }
+
+    public long getMisses() {
+        return getMisses.sum();
+    }
+
+    public long failovers() {
+        return failovers.sum();
+    }
+
+    public long readRepairs() {
+        return readRepairs.sum();
+    }
+
+    public long backupWriteErrors() {
+        return backupWriteErrors.sum();
+    }
+
+    public long backendTimeouts() {
+        return backendTimeouts.sum();
+    }
+
+    public long backendErrors() {
+        return backendErrors.sum();
+    }
+
+    public long protocolErrors() {
+        return protocolErrors.sum();
+    }
+
+    public long unavailableErrors() {
+        return unavailable.sum();
+    }
+}

@@ -1,0 +1,634 @@
+package dev.magent.core;
+
+import dev.magent.protocol.ArithmeticCommand;
+import dev.magent.protocol.Command;
+import dev.magent.protocol.DeleteCommand;
+import dev.magent.protocol.ErrorReply;
+import dev.magent.protocol.FlushAllCommand;
+import dev.magent.protocol.Keys;
+import dev.magent.protocol.MetaGetCommand;
+import dev.magent.protocol.MetaReply;
+import dev.magent.protocol.NumberReply;
+import dev.magent.protocol.Reply;
+import dev.magent.protocol.RetrievalCommand;
+import dev.magent.protocol.StatusReply;
+import dev.magent.protocol.StorageCommand;
+import dev.magent.protocol.TouchCommand;
+import dev.magent.protocol.Value;
+import dev.magent.protocol.ValuesReply;
+import dev.magent.protocol.Verb;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides where each key command goes and what the client gets back: the replication, fail-over and
+ * read-repair rules of docs/semantics.md live here and nowhere else. One router per event loop; every
+ * future it hands out completes on that loop, with a {@link Reply} (errors are {@link ErrorReply} values,
+ * never exceptions). Replies are owned by the receiver.
+ */
+final class Router {
+    private static final Logger log = LoggerFactory.getLogger(Router.class);
+    /** memcached's largest relative exptime; larger values are absolute unix times. */
+    private static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
+    private static final List<String> META_VALUE_FLAGS_TTL = List.of("v", "f", "t");
+    private static final List<String> META_VALUE_FLAGS_TTL_CAS = List.of("v", "f", "t", "c");
+
+    private final Cluster cluster;
+    private final LoopContext loop;
+    private final ProxyStats stats;
+    private final boolean readRepair;
+
+    Router(Cluster cluster, LoopContext loop, ProxyStats stats, boolean readRepair) {
+        this.cluster = cluster;
+        this.loop = loop;
+        this.stats = stats;
+        this.readRepair = readRepair;
+    }
+
+    LoopContext loopContext() {
+        return loop;
+    }
+
+    /** Routes a key command (retrieval, storage, arithmetic, delete, touch, flush_all); takes ownership. */
+    CompletableFuture<Reply> route(Command command) {
+        if (command instanceof RetrievalCommand r) {
+            return new MultiGet(r).start();
+        } else if (command instanceof StorageCommand s) {
+            return s.verb() == Verb.CAS ? cas(s) : store(s);
+        } else if (command instanceof ArithmeticCommand a) {
+            return arithmetic(a);
+        } else if (command instanceof DeleteCommand d) {
+            return replicate(d.key(), new DeleteCommand(d.key(), false), new DeleteCommand(d.key(), false));
+        } else if (command instanceof TouchCommand t) {
+            TouchCommand c = new TouchCommand(t.key(), t.exptime(), false);
+            return replicate(t.key(), c, c);
+        } else if (command instanceof FlushAllCommand f) {
+            return flushAll(new FlushAllCommand(f.delay(), false));
+        }
+        ReferenceCountUtil.release(command);
+        return CompletableFuture.completedFuture(ErrorReply.UNKNOWN_COMMAND);
+    }
+
+    /** Sends to one server unless it is out of service for this kind of request; takes ownership. */
+    CompletableFuture<Reply> send(BackendServer server, Command command) {
+        CompletableFuture<Reply> promise = new CompletableFuture<>();
+        boolean inService = command.verb().intent() == Verb.Intent.READ ? server.servesReads() : server.takesWrites();
+        if (!inService) {
+            ReferenceCountUtil.release(command);
+            promise.completeExceptionally(server.downException());
+        } else {
+            loop.pool(server.id()).send(command, promise);
+        }
+        return promise;
+    }
+
+    // ---- writes --------------------------------------------------------------------------------------
+
+    private CompletableFuture<Reply> store(StorageCommand c) {
+        BackendServer backup = cluster.backupFor(c.key());
+        StorageCommand toMain = copy(c, c.verb(), c.casUnique());
+        StorageCommand toBackup = backup == null ? null : copy(c, c.verb(), c.casUnique());
+        c.release();
+        return replicate(c.key(), toMain, toBackup);
+    }
+
+    private static StorageCommand copy(StorageCommand c, Verb verb, long cas) {
+        return new StorageCommand(verb, c.key(), c.flags(), c.exptime(), cas, c.value().retainedDuplicate(), false);
+    }
+
+    /**
+     * The common write rule: the main and the backup get the command at once; the client gets the main's
+     * reply, or the backup's when the main is down or fails. A failed backup write is counted, not reported.
+     */
+    private CompletableFuture<Reply> replicate(byte[] key, Command toMain, Command toBackup) {
+        BackendServer main = cluster.mainFor(key);
+        BackendServer backup = cluster.backupFor(key);
+        CompletableFuture<Reply> fromMain = send(main, toMain);
+        CompletableFuture<Reply> fromBackup = backup == null ? null : send(backup, toBackup);
+        if (backup == null && toBackup != null) {
+            ReferenceCountUtil.release(toBackup);
+        }
+        CompletableFuture<Reply> result = new CompletableFuture<>();
+        fromMain.whenComplete((reply, failure) -> {
+            if (failure == null) {
+                result.complete(reply);
+                if (fromBackup != null) {
+                    fromBackup.whenComplete((r, f) -> backupWriteDone(backup, r, f));
+                }
+            } else {
+                failOver(key, main, failure, backup, fromBackup, result);
+            }
+        });
+        return result;
+    }
+
+    private void failOver(byte[] key, BackendServer main, Throwable mainFailure, BackendServer backup,
+                          CompletableFuture<Reply> fromBackup, CompletableFuture<Reply> result) {
+        BackendException mainCause = noteFailure(mainFailure);
+        if (fromBackup == null) {
+            result.complete(unavailable(key, main, mainCause, null, null));
+            return;
+        }
+        fromBackup.whenComplete((r, f) -> {
+            if (f == null) {
+                stats.failover();
+                result.complete(r);
+            } else {
+                result.complete(unavailable(key, main, mainCause, backup, noteFailure(f)));
+            }
+        });
+    }
+
+    private void backupWriteDone(BackendServer backup, Reply reply, Throwable failure) {
+        if (failure != null) {
+            stats.backupWriteError();
+            BackendException cause = noteFailure(failure);
+            if (log.isDebugEnabled()) {
+                log.debug("backup write to {} failed: {}", backup, cause.getMessage());
+            }
+        } else {
+            if (reply instanceof ErrorReply e) {
+                stats.backupWriteError();
+                log.debug("backup write to {} answered {} {}", backup, e.kind(), e.message());
+            }
+            ReferenceCountUtil.release(reply);
+        }
+    }
+
+    /**
+     * incr/decr: main and backup both apply the delta, which keeps the backup's flags and TTL; when the
+     * backup's result differs from the main's (it missed the key or had drifted) the backup is set to the
+     * main's value, so the copies cannot drift. A main that lost the key while the backup has it is
+     * repaired like a read miss.
+     */
+    private CompletableFuture<Reply> arithmetic(ArithmeticCommand a) {
+        ArithmeticCommand c = new ArithmeticCommand(a.verb(), a.key(), a.delta(), false);
+        BackendServer main = cluster.mainFor(a.key());
+        BackendServer backup = cluster.backupFor(a.key());
+        CompletableFuture<Reply> fromMain = send(main, c);
+        CompletableFuture<Reply> fromBackup = backup == null ? null : send(backup, c);
+        CompletableFuture<Reply> result = new CompletableFuture<>();
+        fromMain.whenComplete((reply, failure) -> {
+            if (failure != null) {
+                failOver(a.key(), main, failure, backup, fromBackup, result);
+                return;
+            }
+            if (fromBackup == null) {
+                result.complete(reply);
+                return;
+            }
+            if (reply == StatusReply.NOT_FOUND && readRepair) {
+                fromBackup.whenComplete((r, f) -> {
+                    if (f == null && r instanceof NumberReply) {
+                        result.complete(r);
+                        repairFromBackup(a.key(), main, backup, false);
+                    } else {
+                        result.complete(StatusReply.NOT_FOUND);
+                        backupWriteDone(backup, f == null ? r : null, f);
+                    }
+                });
+                return;
+            }
+            result.complete(reply);
+            fromBackup.whenComplete((r, f) -> {
+                if (f != null) {
+                    backupWriteDone(backup, null, f);
+                } else if (reply instanceof NumberReply n
+                        && !(r instanceof NumberReply m && m.value() == n.value())) {
+                    ReferenceCountUtil.release(r);
+                    byte[] digits = Long.toUnsignedString(n.value()).getBytes(StandardCharsets.US_ASCII);
+                    StorageCommand set = new StorageCommand(Verb.SET, a.key(), 0, 0, 0,
+                            Unpooled.wrappedBuffer(digits), false);
+                    send(backup, set).whenComplete((r2, f2) -> backupWriteDone(backup, r2, f2));
+                } else {
+                    ReferenceCountUtil.release(r);
+                }
+            });
+        });
+        return result;
+    }
+
+    /**
+     * cas: the cas unique a client holds came from whichever server answered its gets, so cas goes where
+     * gets goes: the main while it serves reads, else the backup. A cas stored on the main is copied to
+     * the backup as a set. A cas whose main fails is not retried on the backup (its unique cannot match).
+     */
+    private CompletableFuture<Reply> cas(StorageCommand c) {
+        BackendServer main = cluster.mainFor(c.key());
+        BackendServer backup = cluster.backupFor(c.key());
+        CompletableFuture<Reply> result = new CompletableFuture<>();
+        if (!main.servesReads() && backup != null) {
+            StorageCommand toBackup = copy(c, Verb.CAS, c.casUnique());
+            c.release();
+            send(backup, toBackup).whenComplete((r, f) -> {
+                if (f == null) {
+                    stats.failover();
+                    result.complete(r);
+                } else {
+                    result.complete(unavailable(c.key(), main, main.downException(), backup, noteFailure(f)));
+                }
+            });
+            return result;
+        }
+        StorageCommand toMain = copy(c, Verb.CAS, c.casUnique());
+        ByteBuf keptForBackup = backup == null ? null : c.value().retainedDuplicate();
+        c.release();
+        send(main, toMain).whenComplete((r, f) -> {
+            if (f != null) {
+                if (keptForBackup != null) {
+                    keptForBackup.release();
+                }
+                result.complete(unavailable(c.key(), main, noteFailure(f), null, null));
+                return;
+            }
+            result.complete(r);
+            if (keptForBackup != null) {
+                if (r == StatusReply.STORED) {
+                    StorageCommand set = new StorageCommand(Verb.SET, c.key(), c.flags(), c.exptime(), 0,
+                            keptForBackup, false);
+                    send(backup, set).whenComplete((r2, f2) -> backupWriteDone(backup, r2, f2));
+                } else {
+                    keptForBackup.release();
+                }
+            }
+        });
+        return result;
+    }
+
+    /** flush_all goes to every server; OK when every server that answered said OK. */
+    private CompletableFuture<Reply> flushAll(FlushAllCommand c) {
+        BackendServer[] servers = cluster.all();
+        CompletableFuture<Reply> result = new CompletableFuture<>();
+        int[] pending = {servers.length};
+        boolean[] anyOk = {false};
+        Reply[] firstError = {null};
+        for (BackendServer s : servers) {
+            send(s, c).whenComplete((r, f) -> {
+                if (f != null) {
+                    noteFailure(f);
+                } else if (r == StatusReply.OK) {
+                    anyOk[0] = true;
+                } else if (firstError[0] == null) {
+                    firstError[0] = r;
+                } else {
+                    ReferenceCountUtil.release(r);
+                }
+                if (--pending[0] == 0) {
+                    if (firstError[0] != null) {
+                        result.complete(firstError[0]);
+                    } else if (anyOk[0]) {
+                        result.complete(StatusReply.OK);
+                    } else {
+                        stats.unavailable();
+                        result.complete(ErrorReply.server("no server available for flush_all"));
+                    }
+                }
+            });
+        }
+        return result;
+    }
+
+    // ---- read-repair ---------------------------------------------------------------------------------
+
+    /**
+     * Reads a key's value, flags, TTL (and cas) from the backup with {@code mg}; completes with the value,
+     * or null on a miss or failure.
+     */
+    private CompletableFuture<Value> fetchFromBackup(byte[] key, BackendServer backup, boolean withCas,
+                                                     long[] ttlOut) {
+        CompletableFuture<Value> result = new CompletableFuture<>();
+        MetaGetCommand mg = new MetaGetCommand(key, withCas ? META_VALUE_FLAGS_TTL_CAS : META_VALUE_FLAGS_TTL);
+        send(backup, mg).whenComplete((r, f) -> {
+            if (f != null) {
+                noteFailure(f);
+                result.complete(null);
+            } else if (r instanceof MetaReply m && m.code().equals("VA") && m.data() != null) {
+                try {
+                    int flags = (int) Long.parseLong(orDefault(m.flag('f'), "0"));
+                    long cas = m.flag('c') == null ? Value.NO_CAS : Long.parseUnsignedLong(m.flag('c'));
+                    ttlOut[0] = Long.parseLong(orDefault(m.flag('t'), "-1"));
+                    result.complete(new Value(key, flags, m.data(), cas));
+                } catch (NumberFormatException e) {
+                    log.warn("backup {} answered an unparsable mg reply {} {}", backup, m.code(), m.flags());
+                    m.release();
+                    result.complete(null);
+                }
+            } else {
+                ReferenceCountUtil.release(r);
+                result.complete(null);
+            }
+        });
+        return result;
+    }
+
+    private static String orDefault(String s, String d) {
+        return s == null ? d : s;
+    }
+
+    /**
+     * Writes a value the main lacks with {@code add}, so a newer value written meanwhile wins. The TTL is
+     * the backup's remaining one; an item about to expire is not copied.
+     */
+    private void refill(BackendServer main, Value v, long remainingTtl) {
+        long exptime;
+        if (remainingTtl < 0) {
+            exptime = 0;
+        } else if (remainingTtl == 0) {
+            return;
+        } else if (remainingTtl <= MAX_RELATIVE_EXPTIME) {
+            exptime = remainingTtl;
+        } else {
+            exptime = System.currentTimeMillis() / 1000 + remainingTtl;
+        }
+        StorageCommand add = new StorageCommand(Verb.ADD, v.key(), v.flags(), exptime, 0,
+                v.data().retainedDuplicate(), false);
+        send(main, add).whenComplete((r, f) -> {
+            if (f == null && r == StatusReply.STORED) {
+                stats.readRepair();
+            } else if (f != null) {
+                noteFailure(f);
+            }
+            ReferenceCountUtil.release(r);
+        });
+    }
+
+    private void repairFromBackup(byte[] key, BackendServer main, BackendServer backup, boolean withCas) {
+        long[] ttl = {0};
+        fetchFromBackup(key, backup, withCas, ttl).thenAccept(v -> {
+            if (v != null) {
+                refill(main, v, ttl[0]);
+                v.data().release();
+            }
+        });
+    }
+
+    // ---- errors --------------------------------------------------------------------------------------
+
+    private BackendException noteFailure(Throwable failure) {
+        Throwable t = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        BackendException e = t instanceof BackendException b ? b
+                : new BackendException(BackendException.Reason.CONNECTION, new ServerAddress("unknown", 1),
+                        String.valueOf(t));
+        if (!(t instanceof BackendException)) {
+            log.error("unexpected failure in the router", t);
+        }
+        if (e.reason() != BackendException.Reason.DOWN) {
+            stats.backendFailure(e);
+        }
+        return e;
+    }
+
+    private ErrorReply unavailable(byte[] key, BackendServer main, BackendException mainCause,
+                                   BackendServer backup, BackendException backupCause) {
+        stats.unavailable();
+        StringBuilder sb = new StringBuilder("no server available for key ")
+                .append(printable(key)).append(": ").append(main).append(' ').append(why(mainCause));
+        if (backup != null) {
+            sb.append(", ").append(backup).append(' ').append(why(backupCause));
+        }
+        return ErrorReply.server(sb.toString());
+    }
+
+    private static String why(BackendException e) {
+        if (e == null) {
+            return "failed";
+        }
+        return switch (e.reason()) {
+            case DOWN -> "is down";
+            case TIMEOUT -> "timed out";
+            case CONNECTION -> "unreachable";
+            case PROTOCOL -> "sent a bad reply";
+            case OVERLOAD -> "overloaded";
+            case SHUTDOWN -> "shutting down";
+        };
+    }
+
+    private static String printable(byte[] key) {
+        String s = Keys.toString(key);
+        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    }
+
+    // ---- multi-get -----------------------------------------------------------------------------------
+
+    /**
+     * One retrieval: one request per main server holding some of the keys, fail-over per server group,
+     * read-repair per missed key, and the hits merged back into the client's key order.
+     */
+    private final class MultiGet {
+        private final RetrievalCommand command;
+        private final List<byte[]> keys;
+        private final Value[] results;
+        private final CompletableFuture<Reply> result = new CompletableFuture<>();
+        private int pending;
+        private ErrorReply failure;
+
+        MultiGet(RetrievalCommand command) {
+            this.command = command;
+            this.keys = command.keys();
+            this.results = new Value[keys.size()];
+        }
+
+        CompletableFuture<Reply> start() {
+            int n = keys.size();
+            BackendServer[] owner = new BackendServer[n];
+            for (int i = 0; i < n; i++) {
+                owner[i] = cluster.mainFor(keys.get(i));
+            }
+            pending = 1; // held until every group is sent, so no group can finish the request early
+            for (int[] group : groupBy(owner)) {
+                pending++;
+                fromMain(owner[group[0]], group);
+            }
+            done();
+            return result;
+        }
+
+        private void fromMain(BackendServer main, int[] positions) {
+            send(main, retrieval(positions)).whenComplete((r, f) -> {
+                if (f == null && r instanceof ValuesReply values) {
+                    List<Integer> misses = collect(positions, values);
+                    if (cluster.hasBackups()) {
+                        if (command.verb() == Verb.GAT || command.verb() == Verb.GATS) {
+                            touchBackups(positions);
+                        }
+                        if (readRepair && !misses.isEmpty()) {
+                            for (int pos : misses) {
+                                pending++;
+                                repair(main, pos);
+                            }
+                        }
+                    }
+                    done();
+                } else {
+                    BackendException cause;
+                    if (f != null) {
+                        cause = noteFailure(f);
+                    } else {
+                        cause = new BackendException(BackendException.Reason.PROTOCOL, main.address(),
+                                "answered " + describe(r));
+                        ReferenceCountUtil.release(r);
+                    }
+                    fromBackups(main, cause, positions);
+                    done();
+                }
+            });
+        }
+
+        private void fromBackups(BackendServer main, BackendException mainCause, int[] positions) {
+            if (!cluster.hasBackups()) {
+                fail(unavailable(keys.get(positions[0]), main, mainCause, null, null));
+                return;
+            }
+            stats.failover();
+            BackendServer[] owner = new BackendServer[keys.size()];
+            for (int pos : positions) {
+                owner[pos] = cluster.backupFor(keys.get(pos));
+            }
+            for (int[] group : groupBy(owner)) {
+                pending++;
+                BackendServer backup = owner[group[0]];
+                send(backup, retrieval(group)).whenComplete((r, f) -> {
+                    if (f == null && r instanceof ValuesReply values) {
+                        collect(group, values);
+                    } else {
+                        BackendException cause = f != null ? noteFailure(f)
+                                : new BackendException(BackendException.Reason.PROTOCOL, backup.address(),
+                                "answered " + describe(r));
+                        if (f == null) {
+                            ReferenceCountUtil.release(r);
+                        }
+                        fail(unavailable(keys.get(group[0]), main, mainCause, backup, cause));
+                    }
+                    done();
+                });
+            }
+        }
+
+        private void repair(BackendServer main, int pos) {
+            byte[] key = keys.get(pos);
+            BackendServer backup = cluster.backupFor(key);
+            long[] ttl = {0};
+            fetchFromBackup(key, backup, command.verb().returnsCas(), ttl).thenAccept(v -> {
+                if (v != null) {
+                    results[pos] = v;
+                    refill(main, v, ttl[0]);
+                }
+                done();
+            });
+        }
+
+        private void touchBackups(int[] positions) {
+            BackendServer[] owner = new BackendServer[keys.size()];
+            for (int pos : positions) {
+                owner[pos] = cluster.backupFor(keys.get(pos));
+            }
+            for (int[] group : groupBy(owner)) {
+                BackendServer backup = owner[group[0]];
+                send(backup, retrieval(group)).whenComplete((r, f) -> backupWriteDone(backup, r, f));
+            }
+        }
+
+        private RetrievalCommand retrieval(int[] positions) {
+            if (positions.length == keys.size()) {
+                return command;
+            }
+            List<byte[]> subset = new ArrayList<>(positions.length);
+            for (int pos : positions) {
+                subset.add(keys.get(pos));
+            }
+            return new RetrievalCommand(command.verb(), subset, command.exptime());
+        }
+
+        /** Places a server's hits at their positions (it answers in request order); returns the misses. */
+        private List<Integer> collect(int[] positions, ValuesReply reply) {
+            List<Value> values = reply.values();
+            List<Integer> misses = new ArrayList<>(0);
+            int cursor = 0;
+            for (int pos : positions) {
+                if (cursor < values.size() && Arrays.equals(values.get(cursor).key(), keys.get(pos))) {
+                    if (results[pos] != null) {
+                        results[pos].data().release();
+                    }
+                    results[pos] = values.get(cursor++);
+                } else {
+                    misses.add(pos);
+                }
+            }
+            for (int i = cursor; i < values.size(); i++) {
+                values.get(i).data().release(); // a value we did not ask for: not ours to forward
+            }
+            return misses;
+        }
+
+        private void fail(ErrorReply error) {
+            if (failure == null) {
+                failure = error;
+            }
+        }
+
+        private void done() {
+            if (--pending > 0) {
+                return;
+            }
+            if (failure != null) {
+                for (Value v : results) {
+                    if (v != null) {
+                        v.data().release();
+                    }
+                }
+                result.complete(failure);
+                return;
+            }
+            List<Value> hits = new ArrayList<>(results.length);
+            for (Value v : results) {
+                if (v != null) {
+                    hits.add(v);
+                }
+            }
+            stats.hits(hits.size());
+            stats.misses(results.length - hits.size());
+            result.complete(hits.isEmpty() ? ValuesReply.EMPTY : new ValuesReply(hits));
+        }
+    }
+
+    /** Groups key positions by server, each group in the client's key order. */
+    private static List<int[]> groupBy(BackendServer[] owner) {
+        List<int[]> groups = new ArrayList<>(2);
+        boolean[] seen = new boolean[owner.length];
+        for (int i = 0; i < owner.length; i++) {
+            if (owner[i] == null || seen[i]) {
+                continue;
+            }
+            int count = 0;
+            for (int j = i; j < owner.length; j++) {
+                if (owner[j] == owner[i]) {
+                    count++;
+                }
+            }
+            int[] group = new int[count];
+            int k = 0;
+            for (int j = i; j < owner.length; j++) {
+                if (owner[j] == owner[i]) {
+                    group[k++] = j;
+                    seen[j] = true;
+                }
+            }
+            groups.add(group);
+        }
+        return groups;
+    }
+
+    private static String describe(Reply r) {
+        return r instanceof ErrorReply e ? e.kind() + " " + e.message() : String.valueOf(r);
+    }
+}
