@@ -19,7 +19,10 @@ public final class BackendServer {
         UP,
         /** Not answering: skipped without waiting and probed until it answers again. */
         DOWN,
-        /** Answering again but being brought up to date: takes writes, does not serve reads yet. */
+        /**
+         * Answering again but being brought up to date. Neither serves reads nor takes client writes yet:
+         * writes meanwhile go to the other copy and are hinted, so the catch-up converges.
+         */
         SYNCING
     }
 
@@ -36,19 +39,27 @@ public final class BackendServer {
     private final AtomicReference<State> state = new AtomicReference<>(State.UP);
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private volatile long stateSinceMillis = System.currentTimeMillis();
+    private volatile long downSinceMillis;
+    private final HintLog hints;
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final AtomicInteger openConnections = new AtomicInteger();
     private final BackendException downException;
+    private final BackendException staleException;
+    private volatile HealthProber.ServerIdentity identity;
     private volatile StateListener listener = (s, from, to) -> { };
 
-    BackendServer(int id, int indexInRole, Role role, ServerAddress address, int failureThreshold) {
+    BackendServer(int id, int indexInRole, Role role, ServerAddress address, int failureThreshold,
+                  int hintCapacity) {
+        this.hints = new HintLog(hintCapacity);
         this.id = id;
         this.indexInRole = indexInRole;
         this.role = role;
         this.address = address;
         this.failureThreshold = failureThreshold;
         this.downException = new BackendException(BackendException.Reason.DOWN, address, "marked down");
+        this.staleException = new BackendException(BackendException.Reason.DOWN, address,
+                "holds a stale copy of this key");
     }
 
     /** Position among all servers, mains first: indexes per-loop connection pools. */
@@ -96,14 +107,38 @@ public final class BackendServer {
         return state.get() == State.UP;
     }
 
-    /** Whether writes may go here now (also while syncing, so that nothing written meanwhile is missed). */
+    /** Whether client writes may go here now; writes it misses are hinted. */
     boolean takesWrites() {
-        return state.get() != State.DOWN;
+        return state.get() == State.UP;
+    }
+
+    /** The keys of writes this server missed while out of service. */
+    HintLog hints() {
+        return hints;
+    }
+
+    /** When the server was last marked down (milliseconds since the epoch), 0 if never. */
+    long downSinceMillis() {
+        return downSinceMillis;
     }
 
     /** The shared failure for requests skipped because the server is down; stackless, so cheap to reuse. */
     BackendException downException() {
         return downException;
+    }
+
+    /** Which memcached process answered last, or null if it never did. */
+    HealthProber.ServerIdentity identity() {
+        return identity;
+    }
+
+    void identity(HealthProber.ServerIdentity seen) {
+        this.identity = seen;
+    }
+
+    /** The shared failure for a key whose copy here is hinted stale. */
+    BackendException staleException() {
+        return staleException;
     }
 
     void setListener(StateListener listener) {
@@ -142,6 +177,9 @@ public final class BackendServer {
         State before = state.get();
         if (before != State.DOWN && state.compareAndSet(before, State.DOWN)) {
             stateSinceMillis = System.currentTimeMillis();
+            if (before == State.UP) {
+                downSinceMillis = stateSinceMillis;
+            }
             log.warn("{} server {} is DOWN: {}", role.label(), address, why);
             listener.stateChanged(this, before, State.DOWN);
             return true;
@@ -154,8 +192,8 @@ public final class BackendServer {
         if (state.compareAndSet(State.DOWN, State.SYNCING)) {
             stateSinceMillis = System.currentTimeMillis();
             consecutiveFailures.set(0);
-            log.info("{} server {} answers again; bringing it up to date before it serves reads",
-                    role.label(), address);
+            log.info("{} server {} answers again; bringing it up to date before it serves reads ({} hinted keys{})",
+                    role.label(), address, hints.size(), hints.overflowed() ? ", overflowed" : "");
             listener.stateChanged(this, State.DOWN, State.SYNCING);
             return true;
         }

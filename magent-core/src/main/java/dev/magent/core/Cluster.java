@@ -18,18 +18,18 @@ final class Cluster {
     private final Ring backupRing;
 
     Cluster(List<ServerAddress> mainAddresses, List<ServerAddress> backupAddresses, boolean ketama,
-            int failureThreshold) {
+            int failureThreshold, int hintCapacity) {
         Algorithm algorithm = ketama ? Algorithm.KETAMA : Algorithm.MODULO;
         mains = new BackendServer[mainAddresses.size()];
         backups = new BackendServer[backupAddresses.size()];
         all = new BackendServer[mains.length + backups.length];
         for (int i = 0; i < mains.length; i++) {
-            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i), failureThreshold);
+            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i), failureThreshold, hintCapacity);
             all[i] = mains[i];
         }
         for (int i = 0; i < backups.length; i++) {
             backups[i] = new BackendServer(mains.length + i, i, Role.BACKUP, backupAddresses.get(i),
-                    failureThreshold);
+                    failureThreshold, hintCapacity);
             all[mains.length + i] = backups[i];
         }
         mainRing = Ring.of(algorithm, servers(mainAddresses));
@@ -68,6 +68,16 @@ final class Cluster {
 
     BackendServer server(int id) {
         return all[id];
+    }
+
+    /** The server at this address; IllegalArgumentException naming it if there is none. */
+    BackendServer find(ServerAddress address) {
+        for (BackendServer s : all) {
+            if (s.address().equals(address)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("not a server of this proxy: " + address);
     }
 
     List<BackendServer> mains() {

@@ -1,8 +1,9 @@
 package dev.magent.core;
 
 import dev.magent.protocol.MemcacheClientCodec;
-import dev.magent.protocol.VersionCommand;
-import dev.magent.protocol.VersionReply;
+import dev.magent.protocol.Stat;
+import dev.magent.protocol.StatsCommand;
+import dev.magent.protocol.StatsReply;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -18,17 +19,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Probes servers with {@code version} on a fresh connection: once at start-up, and with exponential
- * backoff while a server is down. A server whose probe succeeds is handed to the recovery step, which
- * decides when it serves reads again.
+ * Probes servers with {@code stats} on a fresh connection: once at start-up, and with exponential
+ * backoff while a server is down. {@code stats} rather than {@code version} because its pid and uptime
+ * tell a server that was cut off (and kept its items) from one that restarted empty. A server whose
+ * probe succeeds is handed to the recovery step, which decides when it serves reads again.
  */
 final class HealthProber {
     private static final Logger log = LoggerFactory.getLogger(HealthProber.class);
 
     /** What happens between "answers again" and "back in service" (hinted handoff, resync). */
     interface Recovery {
-        /** Called with the server in state SYNCING; completes when it may serve reads. */
-        CompletableFuture<Void> recover(BackendServer server);
+        /**
+         * Called with the server in state SYNCING and what the probe saw; brings the server up to date
+         * and marks it up. Completes exceptionally if it could not.
+         */
+        CompletableFuture<Void> recover(BackendServer server, ServerIdentity seen);
+    }
+
+    /**
+     * Which memcached process answered: a different pid or start time than before means it restarted
+     * and lost its items.
+     *
+     * @param pid       the process id memcached reports
+     * @param startedAt unix time it started (its {@code time} minus its {@code uptime})
+     * @param uptime    seconds it has been running
+     */
+    record ServerIdentity(long pid, long startedAt, long uptime) {
+        /** Whether this is another process than {@code before} (start times may differ by clock rounding). */
+        boolean differsFrom(ServerIdentity before) {
+            return before == null || pid != before.pid || Math.abs(startedAt - before.startedAt) > 2;
+        }
     }
 
     private final EventLoopGroup group;
@@ -36,7 +56,10 @@ final class HealthProber {
     private final long timeoutMillis;
     private final long firstDelayMillis;
     private final long maxDelayMillis;
-    private volatile Recovery recovery = server -> CompletableFuture.completedFuture(null);
+    private volatile Recovery recovery = (server, seen) -> {
+        server.markUp();
+        return CompletableFuture.completedFuture(null);
+    };
     private volatile boolean stopped;
 
     HealthProber(EventLoopGroup group, Transport transport, Duration timeout, Duration firstDelay, Duration maxDelay) {
@@ -64,43 +87,40 @@ final class HealthProber {
         if (stopped) {
             return;
         }
-        group.next().schedule(() -> probe(server).whenComplete((ok, f) -> {
+        group.next().schedule(() -> probe(server).whenComplete((seen, f) -> {
             if (server.state() != BackendServer.State.DOWN || stopped) {
                 return;
             }
-            if (Boolean.TRUE.equals(ok)) {
-                recoverNow(server);
+            if (seen != null) {
+                recoverNow(server, seen);
             } else {
                 schedule(server, Math.min(maxDelayMillis, delayMillis * 2));
             }
         }), delayMillis, TimeUnit.MILLISECONDS);
     }
 
-    private void recoverNow(BackendServer server) {
+    private void recoverNow(BackendServer server, ServerIdentity seen) {
         if (!server.markSyncing()) {
             return;
         }
-        recovery.recover(server).whenComplete((v, f) -> {
+        recovery.recover(server, seen).whenComplete((v, f) -> {
             if (f != null) {
-                log.warn("bringing {} up to date failed: {}; it stays out of read service and is probed again",
+                log.warn("bringing {} up to date failed: {}; it stays out of service and is probed again",
                         server, f.getMessage());
-                if (server.markDown("recovery failed")) {
-                    return; // the state listener restarts probing
-                }
+                server.markDown("recovery failed");
             }
-            server.markUp();
         });
     }
 
-    /** One probe: connect, send {@code version}, expect {@code VERSION}; completes with the outcome. */
-    CompletableFuture<Boolean> probe(BackendServer server) {
-        CompletableFuture<Boolean> result = new CompletableFuture<>();
+    /** One probe: connect, send {@code stats}; completes with who answered, or null on any failure. */
+    CompletableFuture<ServerIdentity> probe(BackendServer server) {
+        CompletableFuture<ServerIdentity> result = new CompletableFuture<>();
         ServerAddress a = server.address();
         InetSocketAddress target;
         try {
             target = new InetSocketAddress(a.host(), a.port());
         } catch (RuntimeException e) {
-            result.complete(false);
+            result.complete(null);
             return result;
         }
         ChannelFuture connect = bootstrap.clone(group.next()).handler(new ChannelInitializer<Channel>() {
@@ -110,27 +130,27 @@ final class HealthProber {
                 ch.pipeline().addLast(new SimpleChannelInboundHandler<Object>() {
                     @Override
                     public void channelActive(ChannelHandlerContext ctx) {
-                        ctx.writeAndFlush(VersionCommand.INSTANCE);
+                        ctx.writeAndFlush(StatsCommand.GENERAL);
                         ctx.executor().schedule(() -> {
-                            result.complete(false);
+                            result.complete(null);
                             ctx.close();
                         }, timeoutMillis, TimeUnit.MILLISECONDS);
                     }
 
                     @Override
                     protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
-                        result.complete(msg instanceof VersionReply);
+                        result.complete(msg instanceof StatsReply stats ? identity(stats) : null);
                         ctx.close();
                     }
 
                     @Override
                     public void channelInactive(ChannelHandlerContext ctx) {
-                        result.complete(false);
+                        result.complete(null);
                     }
 
                     @Override
                     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                        result.complete(false);
+                        result.complete(null);
                         ctx.close();
                     }
                 });
@@ -138,9 +158,30 @@ final class HealthProber {
         }).connect(target);
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                result.complete(false);
+                result.complete(null);
             }
         });
         return result;
+    }
+
+    /** Reads pid, time and uptime from a stats reply; a server without them still counts as answering. */
+    static ServerIdentity identity(StatsReply stats) {
+        long pid = -1;
+        long time = -1;
+        long uptime = -1;
+        for (Stat s : stats.stats()) {
+            try {
+                switch (s.name()) {
+                    case "pid" -> pid = Long.parseLong(s.value().trim());
+                    case "time" -> time = Long.parseLong(s.value().trim());
+                    case "uptime" -> uptime = Long.parseLong(s.value().trim());
+                    default -> {
+                    }
+                }
+            } catch (NumberFormatException e) {
+                // a field we cannot read only weakens restart detection
+            }
+        }
+        return new ServerIdentity(pid, time >= 0 && uptime >= 0 ? time - uptime : -1, uptime);
     }
 }

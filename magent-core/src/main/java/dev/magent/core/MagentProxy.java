@@ -50,7 +50,8 @@ public final class MagentProxy implements AutoCloseable {
         Transport transport = Transport.best();
         int threads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
         this.group = transport.newGroup(threads, "magent-io");
-        Cluster cluster = new Cluster(config.mains(), config.backups(), config.ketama(), config.failureThreshold());
+        Cluster cluster = new Cluster(config.mains(), config.backups(), config.ketama(), config.failureThreshold(),
+                config.hintCapacity());
         ProxyStats stats = new ProxyStats();
         this.runtime = new ProxyRuntime(config, cluster, stats, version());
         this.prober = new HealthProber(group, transport, config.requestTimeout(), config.probeInterval(),
@@ -82,6 +83,9 @@ public final class MagentProxy implements AutoCloseable {
             runtime.addRouter(loop, new Router(cluster, ctx, stats, config.readRepair()));
         }
         this.loops = List.copyOf(contexts);
+        this.rejoin = new Rejoin(cluster, runtime.routerFor(contexts.get(0).loop()), transport, config);
+        prober.setRecovery(rejoin);
+        runtime.setRejoin(rejoin);
         log.info("magent {} using {} transport, {} event loops, {} connections per server per loop",
                 runtime.version(), transport.name().toLowerCase(), threads, perLoop);
 
@@ -105,6 +109,7 @@ public final class MagentProxy implements AutoCloseable {
         this.transport = transport;
     }
 
+    private final Rejoin rejoin;
     private final ServerBootstrap bootstrapTemplate;
     private final Transport transport;
 
@@ -127,19 +132,20 @@ public final class MagentProxy implements AutoCloseable {
     }
 
     private void checkBackends() {
-        List<CompletableFuture<Boolean>> probes = new ArrayList<>();
+        List<CompletableFuture<HealthProber.ServerIdentity>> probes = new ArrayList<>();
         BackendServer[] servers = runtime.cluster().all();
         for (BackendServer s : servers) {
             probes.add(prober.probe(s));
         }
         for (int i = 0; i < servers.length; i++) {
-            boolean ok;
+            HealthProber.ServerIdentity seen;
             try {
-                ok = probes.get(i).get(config.requestTimeout().toMillis() * 2 + 100, TimeUnit.MILLISECONDS);
+                seen = probes.get(i).get(config.requestTimeout().toMillis() * 2 + 100, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
-                ok = false;
+                seen = null;
             }
-            if (!ok) {
+            servers[i].identity(seen);
+            if (seen == null) {
                 log.warn("{} does not answer at start-up; serving its keys from the other copies until it does",
                         servers[i]);
                 servers[i].markDown("unreachable at start-up");
@@ -191,6 +197,22 @@ public final class MagentProxy implements AutoCloseable {
     /** The servers, mains first, with their state. */
     public List<BackendServer> servers() {
         return List.of(runtime.cluster().all());
+    }
+
+    /**
+     * Copies a server's keys back from the other copies now (what a returning, restarted main gets
+     * automatically). Safe to run twice and while clients write: it only adds what is missing.
+     *
+     * @return completes when the resync finished
+     * @throws IllegalArgumentException if the address is not one of the proxy's servers
+     */
+    public CompletableFuture<Void> resync(ServerAddress server) {
+        return rejoin.resyncNow(runtime.cluster().find(server));
+    }
+
+    /** The catch-up progress of a server (resync and hinted keys). */
+    public ResyncProgress resyncProgress(ServerAddress server) {
+        return rejoin.progress(runtime.cluster().find(server));
     }
 
     /** Stops accepting, lets in-flight requests finish for at most {@code grace}, then closes everything. */

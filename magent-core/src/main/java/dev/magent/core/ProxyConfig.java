@@ -26,12 +26,17 @@ import java.util.Objects;
  * @param idleTimeout        close client connections idle this long; {@link Duration#ZERO} never
  * @param shutdownGrace      how long SIGTERM waits for in-flight requests
  * @param ioThreads          event-loop threads; 0 picks the number of cores
+ * @param hintCapacity       keys remembered per server for writes it missed while out of service; past
+ *                           this the server is flushed and resynced in full when it returns
+ * @param autoResync         copy a main's whole shard back from the backups when it returns empty
+ * @param resyncRate         keys per second a resync copies, at most
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, boolean ketama, int maxConnections, int poolSize,
                           Duration requestTimeout, int failureThreshold, Duration probeInterval,
                           Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
-                          Duration idleTimeout, Duration shutdownGrace, int ioThreads) {
+                          Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
+                          boolean autoResync, int resyncRate) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -73,6 +78,12 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         if (ioThreads < 0) {
             throw new IllegalArgumentException("io threads must not be negative");
         }
+        if (hintCapacity < 0) {
+            throw new IllegalArgumentException("hint capacity must not be negative");
+        }
+        if (resyncRate < 1) {
+            throw new IllegalArgumentException("resync rate must be at least 1 key per second");
+        }
     }
 
     /** A builder with every default set; only main servers must be added. */
@@ -100,6 +111,9 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.idleTimeout = idleTimeout;
         b.shutdownGrace = shutdownGrace;
         b.ioThreads = ioThreads;
+        b.hintCapacity = hintCapacity;
+        b.autoResync = autoResync;
+        b.resyncRate = resyncRate;
         return b;
     }
 
@@ -122,6 +136,9 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private Duration idleTimeout = Duration.ZERO;
         private Duration shutdownGrace = Duration.ofSeconds(5);
         private int ioThreads;
+        private int hintCapacity = 100_000;
+        private boolean autoResync = true;
+        private int resyncRate = 20_000;
 
         private Builder() {
         }
@@ -143,12 +160,15 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder idleTimeout(Duration v) { idleTimeout = v; return this; }
         public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
         public Builder ioThreads(int v) { ioThreads = v; return this; }
+        public Builder hintCapacity(int v) { hintCapacity = v; return this; }
+        public Builder autoResync(boolean v) { autoResync = v; return this; }
+        public Builder resyncRate(int v) { resyncRate = v; return this; }
 
         /** @throws IllegalArgumentException naming the first invalid setting */
         public ProxyConfig build() {
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
-                    limits, idleTimeout, shutdownGrace, ioThreads);
+                    limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate);
         }
     }
 }

@@ -21,6 +21,7 @@ final class ProxyRuntime {
     private final String version;
     private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
+    private volatile Rejoin rejoin;
 
     ProxyRuntime(ProxyConfig config, Cluster cluster, ProxyStats stats, String version) {
         this.config = config;
@@ -40,6 +41,14 @@ final class ProxyRuntime {
             throw new IllegalStateException("no router for event loop " + loop);
         }
         return r;
+    }
+
+    void setRejoin(Rejoin rejoin) {
+        this.rejoin = rejoin;
+    }
+
+    Rejoin rejoin() {
+        return rejoin;
     }
 
     ProxyConfig config() {
@@ -113,7 +122,13 @@ final class ProxyRuntime {
         for (BackendServer b : cluster.all()) {
             s.add(new Stat("matrix_" + i++, b.address() + " role=" + b.role().label()
                     + " state=" + b.state().name().toLowerCase() + " pool_size=" + b.openConnections()
-                    + " requests=" + b.requests() + " failures=" + b.failures()));
+                    + " requests=" + b.requests() + " failures=" + b.failures()
+                    + " hinted_keys=" + b.hints().size() + (b.hints().overflowed() ? " hints_overflowed=1" : "")));
+        }
+        if (rejoin != null) {
+            for (Map.Entry<BackendServer, ResyncProgress> e : rejoin.allProgress()) {
+                s.add(new Stat("resync_" + (e.getKey().id() + 1), e.getKey().address() + " " + e.getValue()));
+            }
         }
         return new StatsReply(s);
     }

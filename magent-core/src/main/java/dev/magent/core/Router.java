@@ -78,17 +78,46 @@ final class Router {
         return CompletableFuture.completedFuture(ErrorReply.UNKNOWN_COMMAND);
     }
 
-    /** Sends to one server unless it is out of service for this kind of request; takes ownership. */
+    /**
+     * Sends to one server unless it is out of service for this kind of request, or holds a stale copy of
+     * the command's key (hinted: then the server counts as down for that key); takes ownership.
+     */
     CompletableFuture<Reply> send(BackendServer server, Command command) {
-        CompletableFuture<Reply> promise = new CompletableFuture<>();
         boolean inService = command.verb().intent() == Verb.Intent.READ ? server.servesReads() : server.takesWrites();
         if (!inService) {
             ReferenceCountUtil.release(command);
-            promise.completeExceptionally(server.downException());
-        } else {
-            loop.pool(server.id()).send(command, promise);
+            return CompletableFuture.failedFuture(server.downException());
         }
+        if (!server.hints().isEmpty()) {
+            byte[] key = keyOf(command);
+            if (key != null && server.hints().contains(key)) {
+                ReferenceCountUtil.release(command);
+                return CompletableFuture.failedFuture(server.staleException());
+            }
+        }
+        return sendAnyState(server, command);
+    }
+
+    /** Sends whatever the server's state: for probes and for bringing a returning server up to date. */
+    CompletableFuture<Reply> sendAnyState(BackendServer server, Command command) {
+        CompletableFuture<Reply> promise = new CompletableFuture<>();
+        loop.pool(server.id()).send(command, promise);
         return promise;
+    }
+
+    private static byte[] keyOf(Command c) {
+        if (c instanceof StorageCommand s) {
+            return s.key();
+        } else if (c instanceof ArithmeticCommand a) {
+            return a.key();
+        } else if (c instanceof DeleteCommand d) {
+            return d.key();
+        } else if (c instanceof TouchCommand t) {
+            return t.key();
+        } else if (c instanceof MetaGetCommand m) {
+            return m.key();
+        }
+        return null; // retrievals check their keys one by one
     }
 
     // ---- writes --------------------------------------------------------------------------------------
@@ -122,7 +151,7 @@ final class Router {
             if (failure == null) {
                 result.complete(reply);
                 if (fromBackup != null) {
-                    fromBackup.whenComplete((r, f) -> backupWriteDone(backup, r, f));
+                    fromBackup.whenComplete((r, f) -> backupWriteDone(key, backup, r, f));
                 }
             } else {
                 failOver(key, main, failure, backup, fromBackup, result);
@@ -133,7 +162,7 @@ final class Router {
 
     private void failOver(byte[] key, BackendServer main, Throwable mainFailure, BackendServer backup,
                           CompletableFuture<Reply> fromBackup, CompletableFuture<Reply> result) {
-        BackendException mainCause = noteFailure(mainFailure);
+        BackendException mainCause = missed(main, key, mainFailure);
         if (fromBackup == null) {
             result.complete(unavailable(key, main, mainCause, null, null));
             return;
@@ -148,10 +177,10 @@ final class Router {
         });
     }
 
-    private void backupWriteDone(BackendServer backup, Reply reply, Throwable failure) {
+    private void backupWriteDone(byte[] key, BackendServer backup, Reply reply, Throwable failure) {
         if (failure != null) {
             stats.backupWriteError();
-            BackendException cause = noteFailure(failure);
+            BackendException cause = missed(backup, key, failure);
             if (log.isDebugEnabled()) {
                 log.debug("backup write to {} failed: {}", backup, cause.getMessage());
             }
@@ -193,7 +222,7 @@ final class Router {
                         repairFromBackup(a.key(), main, backup, false);
                     } else {
                         result.complete(StatusReply.NOT_FOUND);
-                        backupWriteDone(backup, f == null ? r : null, f);
+                        backupWriteDone(a.key(), backup, f == null ? r : null, f);
                     }
                 });
                 return;
@@ -201,14 +230,14 @@ final class Router {
             result.complete(reply);
             fromBackup.whenComplete((r, f) -> {
                 if (f != null) {
-                    backupWriteDone(backup, null, f);
+                    backupWriteDone(a.key(), backup, null, f);
                 } else if (reply instanceof NumberReply n
                         && !(r instanceof NumberReply m && m.value() == n.value())) {
                     ReferenceCountUtil.release(r);
                     byte[] digits = Long.toUnsignedString(n.value()).getBytes(StandardCharsets.US_ASCII);
                     StorageCommand set = new StorageCommand(Verb.SET, a.key(), 0, 0, 0,
                             Unpooled.wrappedBuffer(digits), false);
-                    send(backup, set).whenComplete((r2, f2) -> backupWriteDone(backup, r2, f2));
+                    send(backup, set).whenComplete((r2, f2) -> backupWriteDone(a.key(), backup, r2, f2));
                 } else {
                     ReferenceCountUtil.release(r);
                 }
@@ -232,6 +261,9 @@ final class Router {
             send(backup, toBackup).whenComplete((r, f) -> {
                 if (f == null) {
                     stats.failover();
+                    if (r == StatusReply.STORED) {
+                        main.hints().record(c.key());
+                    }
                     result.complete(r);
                 } else {
                     result.complete(unavailable(c.key(), main, main.downException(), backup, noteFailure(f)));
@@ -247,7 +279,7 @@ final class Router {
                 if (keptForBackup != null) {
                     keptForBackup.release();
                 }
-                result.complete(unavailable(c.key(), main, noteFailure(f), null, null));
+                result.complete(unavailable(c.key(), main, missed(main, c.key(), f), null, null));
                 return;
             }
             result.complete(r);
@@ -255,7 +287,7 @@ final class Router {
                 if (r == StatusReply.STORED) {
                     StorageCommand set = new StorageCommand(Verb.SET, c.key(), c.flags(), c.exptime(), 0,
                             keptForBackup, false);
-                    send(backup, set).whenComplete((r2, f2) -> backupWriteDone(backup, r2, f2));
+                    send(backup, set).whenComplete((r2, f2) -> backupWriteDone(c.key(), backup, r2, f2));
                 } else {
                     keptForBackup.release();
                 }
@@ -275,6 +307,7 @@ final class Router {
             send(s, c).whenComplete((r, f) -> {
                 if (f != null) {
                     noteFailure(f);
+                    s.hints().markOverflowed(); // it missed a flush: only a flush and resync make it right
                 } else if (r == StatusReply.OK) {
                     anyOk[0] = true;
                 } else if (firstError[0] == null) {
@@ -373,6 +406,15 @@ final class Router {
 
     // ---- errors --------------------------------------------------------------------------------------
 
+    /** A write the server did not get: counted, and hinted so that its copy is fixed when it returns. */
+    private BackendException missed(BackendServer server, byte[] key, Throwable failure) {
+        BackendException e = noteFailure(failure);
+        if (e.reason() != BackendException.Reason.SHUTDOWN) {
+            server.hints().record(key);
+        }
+        return e;
+    }
+
     private BackendException noteFailure(Throwable failure) {
         Throwable t = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
@@ -441,13 +483,29 @@ final class Router {
         CompletableFuture<Reply> start() {
             int n = keys.size();
             BackendServer[] owner = new BackendServer[n];
+            BackendServer[] staleOwner = null;
             for (int i = 0; i < n; i++) {
-                owner[i] = cluster.mainFor(keys.get(i));
+                BackendServer main = cluster.mainFor(keys.get(i));
+                if (main.hints().contains(keys.get(i))) {
+                    // the main's copy is stale until the catch-up rewrites it: read it elsewhere
+                    if (staleOwner == null) {
+                        staleOwner = new BackendServer[n];
+                    }
+                    staleOwner[i] = main;
+                } else {
+                    owner[i] = main;
+                }
             }
             pending = 1; // held until every group is sent, so no group can finish the request early
             for (int[] group : groupBy(owner)) {
                 pending++;
                 fromMain(owner[group[0]], group);
+            }
+            if (staleOwner != null) {
+                for (int[] group : groupBy(staleOwner)) {
+                    BackendServer main = staleOwner[group[0]];
+                    fromBackups(main, main.staleException(), group);
+                }
             }
             done();
             return result;
@@ -517,6 +575,10 @@ final class Router {
         private void repair(BackendServer main, int pos) {
             byte[] key = keys.get(pos);
             BackendServer backup = cluster.backupFor(key);
+            if (backup.hints().contains(key)) {
+                done(); // the backup's copy is stale too: a miss is the honest answer
+                return;
+            }
             long[] ttl = {0};
             fetchFromBackup(key, backup, command.verb().returnsCas(), ttl).thenAccept(v -> {
                 if (v != null) {
@@ -534,7 +596,14 @@ final class Router {
             }
             for (int[] group : groupBy(owner)) {
                 BackendServer backup = owner[group[0]];
-                send(backup, retrieval(group)).whenComplete((r, f) -> backupWriteDone(backup, r, f));
+                send(backup, retrieval(group)).whenComplete((r, f) -> {
+                    if (f != null) {
+                        for (int pos : group) {
+                            backup.hints().record(keys.get(pos));
+                        }
+                    }
+                    backupWriteDone(keys.get(group[0]), backup, r, f);
+                });
             }
         }
 

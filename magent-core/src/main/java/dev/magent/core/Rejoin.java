@@ -1,0 +1,452 @@
+package dev.magent.core;
+
+import dev.magent.protocol.DeleteCommand;
+import dev.magent.protocol.FlushAllCommand;
+import dev.magent.protocol.MetaGetCommand;
+import dev.magent.protocol.MetaReply;
+import dev.magent.protocol.MetadumpDecoder;
+import dev.magent.protocol.MetadumpEntry;
+import dev.magent.protocol.ProtocolError;
+import dev.magent.protocol.StatusReply;
+import dev.magent.protocol.StorageCommand;
+import dev.magent.protocol.Verb;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings a returning server up to date before it serves reads again (docs/semantics.md, "Rejoin"):
+ * <ol>
+ *   <li>it restarted (another pid or start time than before): it is empty, its hints are moot, and its
+ *       shard is copied back from the other copies (active resync) if configured;</li>
+ *   <li>its hint log overflowed or it missed a flush_all: it is flushed and resynced in full;</li>
+ *   <li>otherwise (it was cut off and kept its items) exactly its hinted keys are rewritten.</li>
+ * </ol>
+ * A resync enumerates the other role's servers with {@code lru_crawler metadump all}, keeps the keys
+ * whose copy belongs on this server, reads each with {@code mg <key> v f t} and writes it with
+ * {@code add}, so that nothing written since is overwritten and nothing deleted since comes back. Rate
+ * limited; runs on one event loop.
+ */
+final class Rejoin implements HealthProber.Recovery {
+    private static final Logger log = LoggerFactory.getLogger(Rejoin.class);
+    private static final int MAX_COPIES_IN_FLIGHT = 64;
+    private static final int QUEUE_LOW_WATER = 2048;
+    private static final long TICK_MILLIS = 50;
+    private static final int MAX_HINT_PASSES = 5;
+    private static final long HINT_RETRY_SECONDS = 5;
+    private static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
+    private static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
+    private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final Cluster cluster;
+    private final Router router;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final boolean autoResync;
+    private final int keysPerSecond;
+    private final Map<BackendServer, ResyncProgress> progress = new ConcurrentHashMap<>();
+    private final Map<BackendServer, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
+
+    Rejoin(Cluster cluster, Router router, Transport transport, ProxyConfig config) {
+        this.cluster = cluster;
+        this.router = router;
+        this.loop = router.loopContext().loop();
+        this.autoResync = config.autoResync();
+        this.keysPerSecond = config.resyncRate();
+        this.bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis())
+                .option(ChannelOption.AUTO_READ, false);
+    }
+
+    ResyncProgress progress(BackendServer s) {
+        return progress.computeIfAbsent(s, k -> new ResyncProgress());
+    }
+
+    @Override
+    public CompletableFuture<Void> recover(BackendServer server, HealthProber.ServerIdentity seen) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> recoverOnLoop(server, seen).whenComplete((v, f) -> {
+            if (f != null) {
+                done.completeExceptionally(f);
+            } else {
+                done.complete(null);
+            }
+        }));
+        return done;
+    }
+
+    private CompletableFuture<Void> recoverOnLoop(BackendServer server, HealthProber.ServerIdentity seen) {
+        HealthProber.ServerIdentity before = server.identity();
+        server.identity(seen);
+        boolean restarted = before != null ? seen.differsFrom(before)
+                : seen.uptime() >= 0 && seen.uptime() * 1000 < System.currentTimeMillis() - server.downSinceMillis();
+        boolean overflowed = server.hints().overflowed();
+        CompletableFuture<Void> step = CompletableFuture.completedFuture(null);
+        boolean fullResync = false;
+        if (restarted) {
+            log.info("{} restarted while down (it is empty): {}", server,
+                    autoResync ? "copying its keys back from the other copies" : "read-repair will refill it");
+            server.hints().clear();
+            fullResync = autoResync;
+        } else if (overflowed) {
+            log.info("{} missed more writes than its hint log holds (or a flush_all): flushing and resyncing it",
+                    server);
+            progress(server).start(ResyncProgress.Phase.FLUSHING);
+            server.hints().clear();
+            step = router.sendAnyState(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
+                    .thenAccept(r -> {
+                        if (r != StatusReply.OK) {
+                            ReferenceCountUtil.release(r);
+                            throw new IllegalStateException("flush_all answered " + r);
+                        }
+                    });
+            fullResync = true;
+        }
+        if (fullResync) {
+            // a failed resync (a source is down too) does not keep the server out: read-repair still works
+            step = step.thenCompose(v -> resync(server).exceptionally(f -> null));
+        }
+        return step.thenCompose(v -> {
+            // back in service; keys still hinted are routed to the other copy until rewritten below
+            server.markUp();
+            return resolveHints(server, 0);
+        });
+    }
+
+    /** Runs a full resync now (the admin command); joins one already running for the server. */
+    CompletableFuture<Void> resyncNow(BackendServer server) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> resync(server).whenComplete((v, f) -> {
+            if (f != null) {
+                done.completeExceptionally(f);
+            } else {
+                done.complete(null);
+            }
+        }));
+        return done;
+    }
+
+    // ---- hinted keys ----------------------------------------------------------------------------------
+
+    /**
+     * Rewrites every hinted key from the other copy, pass after pass until the log is empty. Keys whose
+     * copy keeps failing (the other copy is down too) stay hinted, so still routed away, and are retried
+     * later.
+     */
+    private CompletableFuture<Void> resolveHints(BackendServer server, int passes) {
+        HintLog hints = server.hints();
+        if (hints.isEmpty() || server.state() != BackendServer.State.UP) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (passes >= MAX_HINT_PASSES) {
+            log.warn("{}: {} hinted keys could not be rewritten yet; retrying in {} s", server, hints.size(),
+                    HINT_RETRY_SECONDS);
+            loop.schedule(() -> resolveHints(server, 0), HINT_RETRY_SECONDS, TimeUnit.SECONDS);
+            return CompletableFuture.completedFuture(null);
+        }
+        ResyncProgress p = progress(server);
+        p.phase(ResyncProgress.Phase.HINTS);
+        int total = hints.size();
+        log.info("{}: rewriting {} hinted keys from the other copy", server, total);
+        List<HintLog.Hint> batch = hints.snapshot(Integer.MAX_VALUE);
+        CompletableFuture<Void> pass = pace(batch.iterator(), hint -> rewrite(server, hint));
+        return pass.thenCompose(v -> {
+            if (hints.isEmpty()) {
+                log.info("{}: hinted keys rewritten", server);
+                p.finish(true);
+                return CompletableFuture.completedFuture(null);
+            }
+            // keys written again meanwhile, or whose copy failed: another pass
+            return resolveHints(server, passes + 1);
+        });
+    }
+
+    /**
+     * One hinted key: delete it on the returning server, read the other copy, and add that value back. The
+     * delete-then-add order means a client write landing in between is never overwritten.
+     */
+    private CompletableFuture<Void> rewrite(BackendServer target, HintLog.Hint hint) {
+        byte[] key = hint.key();
+        BackendServer source = target.role() == Role.MAIN ? cluster.backupFor(key) : cluster.mainFor(key);
+        ResyncProgress p = progress(target);
+        return router.sendAnyState(target, new DeleteCommand(key, false)).thenCompose(deleted -> {
+            ReferenceCountUtil.release(deleted);
+            if (source == null) {
+                return CompletableFuture.completedFuture(true);
+            }
+            return copy(source, target, key);
+        }).handle((ok, f) -> {
+            if (f == null && Boolean.TRUE.equals(ok) && target.hints().resolved(hint)) {
+                p.hintResolved();
+            }
+            return null;
+        });
+    }
+
+    // ---- full resync ----------------------------------------------------------------------------------
+
+    private CompletableFuture<Void> resync(BackendServer target) {
+        CompletableFuture<Void> existing = running.get(target);
+        if (existing != null) {
+            return existing;
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        running.put(target, done);
+        ResyncProgress p = progress(target);
+        p.start(ResyncProgress.Phase.RESYNCING);
+        List<BackendServer> sources = target.role() == Role.MAIN ? cluster.backups() : cluster.mains();
+        log.info("resync of {} from {} started", target, sources);
+        CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+        for (BackendServer source : sources) {
+            all = all.thenCompose(v -> resyncFrom(source, target));
+        }
+        all.whenComplete((v, f) -> {
+            running.remove(target);
+            p.finish(f == null);
+            if (f == null) {
+                log.info("resync of {} done: {}", target, p);
+                done.complete(null);
+            } else {
+                log.warn("resync of {} failed: {} ({})", target, f.getMessage(), p);
+                done.completeExceptionally(f);
+            }
+        });
+        return done;
+    }
+
+    private boolean belongsOn(BackendServer target, byte[] key) {
+        return (target.role() == Role.MAIN ? cluster.mainFor(key) : cluster.backupFor(key)) == target;
+    }
+
+    /** Streams one source's metadump, paced: reading stops while enough keys wait to be copied. */
+    private CompletableFuture<Void> resyncFrom(BackendServer source, BackendServer target) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ResyncProgress p = progress(target);
+        ServerAddress a = source.address();
+        ArrayDeque<byte[]> queue = new ArrayDeque<>();
+        boolean[] ended = {false};
+        Channel[] channel = {null};
+        Iterator<byte[]> keys = new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return !queue.isEmpty();
+            }
+
+            @Override
+            public byte[] next() {
+                byte[] k = queue.poll();
+                if (!ended[0] && queue.size() < QUEUE_LOW_WATER && channel[0] != null) {
+                    channel[0].read();
+                }
+                return k;
+            }
+        };
+        Pacer pacer = new Pacer(keys, key -> copy(source, target, key).thenApply(ok -> null), done);
+        bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new MetadumpDecoder());
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelActive(ChannelHandlerContext ctx) {
+                        channel[0] = ctx.channel();
+                        ctx.writeAndFlush(Unpooled.wrappedBuffer(METADUMP_ALL));
+                        ctx.read();
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        if (msg instanceof MetadumpEntry e) {
+                            p.countScanned();
+                            if (belongsOn(target, e.key())) {
+                                p.countMatched();
+                                queue.add(e.key());
+                            }
+                        } else if (msg == MetadumpDecoder.END) {
+                            ended[0] = true;
+                            pacer.sourceEnded();
+                            ctx.close();
+                        } else if (msg instanceof ProtocolError err) {
+                            ended[0] = true;
+                            pacer.fail(new IllegalStateException(source + " answered the metadump with: "
+                                    + err.reply().message()));
+                            ctx.close();
+                        } else {
+                            ReferenceCountUtil.release(msg);
+                        }
+                    }
+
+                    @Override
+                    public void channelReadComplete(ChannelHandlerContext ctx) {
+                        pacer.kick();
+                        if (!ended[0] && queue.size() < QUEUE_LOW_WATER) {
+                            ctx.read();
+                        }
+                    }
+
+                    @Override
+                    public void channelInactive(ChannelHandlerContext ctx) {
+                        if (!ended[0]) {
+                            ended[0] = true;
+                            pacer.fail(new IllegalStateException(source + " closed the metadump connection"));
+                        }
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        ctx.close();
+                    }
+                });
+            }
+        }).connect(new InetSocketAddress(a.host(), a.port())).addListener(f -> {
+            if (!f.isSuccess()) {
+                pacer.fail(new IllegalStateException("cannot reach " + source + " for the metadump: "
+                        + f.cause().getMessage()));
+            }
+        });
+        return done.whenComplete((v, f) -> {
+            if (channel[0] != null) {
+                channel[0].close();
+            }
+        });
+    }
+
+    /**
+     * Copies one key from source to target with {@code mg} then {@code add}; completes with true when the
+     * key is settled (copied, gone from the source, or already on the target), false when a copy failed.
+     */
+    private CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key) {
+        ResyncProgress p = progress(target);
+        return router.sendAnyState(source, new MetaGetCommand(key, VALUE_FLAGS_TTL)).thenCompose(r -> {
+            if (!(r instanceof MetaReply m) || !m.code().equals("VA") || m.data() == null) {
+                ReferenceCountUtil.release(r);
+                p.countSkipped(); // gone from the source meanwhile: not resurrected
+                return CompletableFuture.completedFuture(true);
+            }
+            long exptime;
+            int flags;
+            try {
+                flags = (int) Long.parseLong(m.flag('f') == null ? "0" : m.flag('f'));
+                long ttl = Long.parseLong(m.flag('t') == null ? "-1" : m.flag('t'));
+                if (ttl == 0) {
+                    m.release();
+                    p.countSkipped();
+                    return CompletableFuture.completedFuture(true);
+                }
+                exptime = ttl < 0 ? 0 : ttl <= MAX_RELATIVE_EXPTIME ? ttl : System.currentTimeMillis() / 1000 + ttl;
+            } catch (NumberFormatException e) {
+                m.release();
+                p.countFailed();
+                return CompletableFuture.completedFuture(false);
+            }
+            StorageCommand add = new StorageCommand(Verb.ADD, key, flags, exptime, 0, m.data(), false);
+            return router.sendAnyState(target, add).thenApply(stored -> {
+                if (stored == StatusReply.STORED) {
+                    p.countCopied();
+                } else {
+                    p.countSkipped(); // already there: written since the server returned
+                }
+                ReferenceCountUtil.release(stored);
+                return true;
+            });
+        }).exceptionally(f -> {
+            p.countFailed();
+            return false;
+        });
+    }
+
+    private <T> CompletableFuture<Void> pace(Iterator<T> items, Function<T, CompletableFuture<?>> work) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Pacer pacer = new Pacer(items, work, done);
+        pacer.sourceEnded();
+        return done;
+    }
+
+    /**
+     * Runs work items at most {@code keysPerSecond} per second and {@link #MAX_COPIES_IN_FLIGHT} at once,
+     * on the rejoin loop. Completes when the source has ended and every item finished.
+     */
+    private final class Pacer {
+        private final Iterator<?> items;
+        @SuppressWarnings("rawtypes")
+        private final Function work;
+        private final CompletableFuture<Void> done;
+        private final double perTick = Math.max(1.0, keysPerSecond * TICK_MILLIS / 1000.0);
+        private double allowance = perTick;
+        private int inFlight;
+        private boolean sourceEnded;
+        private ScheduledFuture<?> ticker;
+
+        <T> Pacer(Iterator<T> items, Function<T, CompletableFuture<?>> work, CompletableFuture<Void> done) {
+            this.items = items;
+            this.work = work;
+            this.done = done;
+            this.ticker = loop.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        }
+
+        private void tick() {
+            allowance = Math.min(perTick * 2, allowance + perTick);
+            kick();
+        }
+
+        void sourceEnded() {
+            sourceEnded = true;
+            kick();
+        }
+
+        void fail(Throwable cause) {
+            ticker.cancel(false);
+            done.completeExceptionally(cause);
+        }
+
+        @SuppressWarnings("unchecked")
+        void kick() {
+            if (done.isDone()) {
+                return;
+            }
+            while (allowance >= 1 && inFlight < MAX_COPIES_IN_FLIGHT && items.hasNext()) {
+                allowance -= 1;
+                inFlight++;
+                ((CompletableFuture<?>) work.apply(items.next())).whenComplete((v, f) -> {
+                    inFlight--;
+                    kick();
+                });
+            }
+            if (sourceEnded && inFlight == 0 && !items.hasNext()) {
+                ticker.cancel(false);
+                done.complete(null);
+            }
+        }
+    }
+
+    /** For stats: every server's catch-up progress so far. */
+    List<Map.Entry<BackendServer, ResyncProgress>> allProgress() {
+        List<Map.Entry<BackendServer, ResyncProgress>> out = new ArrayList<>();
+        for (BackendServer s : cluster.all()) {
+            ResyncProgress p = progress.get(s);
+            if (p != null) {
+                out.add(Map.entry(s, p));
+            }
+        }
+        return out;
+    }
+}
