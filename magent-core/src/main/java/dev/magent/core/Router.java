@@ -22,7 +22,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -514,12 +513,12 @@ final class Router {
         private void fromMain(BackendServer main, int[] positions) {
             send(main, retrieval(positions)).whenComplete((r, f) -> {
                 if (f == null && r instanceof ValuesReply values) {
-                    List<Integer> misses = collect(positions, values);
+                    int[] misses = collect(positions, values);
                     if (cluster.hasBackups()) {
                         if (command.verb() == Verb.GAT || command.verb() == Verb.GATS) {
                             touchBackups(positions);
                         }
-                        if (readRepair && !misses.isEmpty()) {
+                        if (readRepair && misses.length > 0) {
                             for (int pos : misses) {
                                 pending++;
                                 repair(main, pos);
@@ -618,25 +617,9 @@ final class Router {
             return new RetrievalCommand(command.verb(), subset, command.exptime());
         }
 
-        /** Places a server's hits at their positions (it answers in request order); returns the misses. */
-        private List<Integer> collect(int[] positions, ValuesReply reply) {
-            List<Value> values = reply.values();
-            List<Integer> misses = new ArrayList<>(0);
-            int cursor = 0;
-            for (int pos : positions) {
-                if (cursor < values.size() && Arrays.equals(values.get(cursor).key(), keys.get(pos))) {
-                    if (results[pos] != null) {
-                        results[pos].data().release();
-                    }
-                    results[pos] = values.get(cursor++);
-                } else {
-                    misses.add(pos);
-                }
-            }
-            for (int i = cursor; i < values.size(); i++) {
-                values.get(i).data().release(); // a value we did not ask for: not ours to forward
-            }
-            return misses;
+        /** Places a server's hits at their positions; returns the positions that missed. */
+        private int[] collect(int[] positions, ValuesReply reply) {
+            return MultiGetPlan.collect(keys, positions, reply.values(), results);
         }
 
         private void fail(ErrorReply error) {
@@ -658,41 +641,23 @@ final class Router {
                 result.complete(failure);
                 return;
             }
-            List<Value> hits = new ArrayList<>(results.length);
-            for (Value v : results) {
-                if (v != null) {
-                    hits.add(v);
-                }
-            }
-            stats.hits(hits.size());
-            stats.misses(results.length - hits.size());
-            result.complete(hits.isEmpty() ? ValuesReply.EMPTY : new ValuesReply(hits));
+            ValuesReply merged = MultiGetPlan.merge(results);
+            stats.hits(merged.values().size());
+            stats.misses(results.length - merged.values().size());
+            result.complete(merged);
         }
     }
 
-    /** Groups key positions by server, each group in the client's key order. */
-    private static List<int[]> groupBy(BackendServer[] owner) {
-        List<int[]> groups = new ArrayList<>(2);
-        boolean[] seen = new boolean[owner.length];
+    /** Groups key positions by server (null: left out), each group in the client's key order. */
+    private List<int[]> groupBy(BackendServer[] owner) {
+        int[] ids = new int[owner.length];
         for (int i = 0; i < owner.length; i++) {
-            if (owner[i] == null || seen[i]) {
-                continue;
-            }
-            int count = 0;
-            for (int j = i; j < owner.length; j++) {
-                if (owner[j] == owner[i]) {
-                    count++;
-                }
-            }
-            int[] group = new int[count];
-            int k = 0;
-            for (int j = i; j < owner.length; j++) {
-                if (owner[j] == owner[i]) {
-                    group[k++] = j;
-                    seen[j] = true;
-                }
-            }
-            groups.add(group);
+            ids[i] = owner[i] == null ? -1 : owner[i].id();
+        }
+        MultiGetPlan plan = MultiGetPlan.group(ids, cluster.size());
+        List<int[]> groups = new ArrayList<>(plan.groupCount());
+        for (int g = 0; g < plan.groupCount(); g++) {
+            groups.add(plan.positions(g));
         }
         return groups;
     }
