@@ -36,22 +36,39 @@ public final class BackendServer {
     private final Role role;
     private final ServerAddress address;
     private final int failureThreshold;
-    private final AtomicReference<State> state = new AtomicReference<>(State.UP);
-    private final AtomicInteger consecutiveFailures = new AtomicInteger();
-    private volatile long stateSinceMillis = System.currentTimeMillis();
-    private volatile long downSinceMillis;
-    private final HintLog hints;
-    private final LongAdder requests = new LongAdder();
-    private final LongAdder failures = new LongAdder();
-    private final AtomicInteger openConnections = new AtomicInteger();
+    private final Health h;
     private final BackendException downException;
     private final BackendException staleException;
-    private volatile HealthProber.ServerIdentity identity;
-    private volatile StateListener listener = (s, from, to) -> { };
+
+    /**
+     * Everything that outlives a configuration reload: a server that stays in the list keeps its state,
+     * hints and counters when the rings are rebuilt.
+     */
+    static final class Health {
+        private final AtomicReference<State> state = new AtomicReference<>(State.UP);
+        private final AtomicInteger consecutiveFailures = new AtomicInteger();
+        private volatile long stateSinceMillis = System.currentTimeMillis();
+        private volatile long downSinceMillis;
+        private final HintLog hints;
+        private final LongAdder requests = new LongAdder();
+        private final LongAdder failures = new LongAdder();
+        private final AtomicInteger openConnections = new AtomicInteger();
+        private volatile HealthProber.ServerIdentity identity;
+        private volatile StateListener listener = (s, from, to) -> { };
+        private final ResyncProgress resync = new ResyncProgress();
+
+        Health(int hintCapacity) {
+            this.hints = new HintLog(hintCapacity);
+        }
+    }
 
     BackendServer(int id, int indexInRole, Role role, ServerAddress address, int failureThreshold,
                   int hintCapacity) {
-        this.hints = new HintLog(hintCapacity);
+        this(id, indexInRole, role, address, failureThreshold, new Health(hintCapacity));
+    }
+
+    BackendServer(int id, int indexInRole, Role role, ServerAddress address, int failureThreshold, Health health) {
+        this.h = health;
         this.id = id;
         this.indexInRole = indexInRole;
         this.role = role;
@@ -81,45 +98,45 @@ public final class BackendServer {
     }
 
     public State state() {
-        return state.get();
+        return h.state.get();
     }
 
     /** Milliseconds since the epoch when the state last changed. */
     public long stateSinceMillis() {
-        return stateSinceMillis;
+        return h.stateSinceMillis;
     }
 
     public long requests() {
-        return requests.sum();
+        return h.requests.sum();
     }
 
     public long failures() {
-        return failures.sum();
+        return h.failures.sum();
     }
 
     /** Open connections to this server over all event loops. */
     public int openConnections() {
-        return openConnections.get();
+        return h.openConnections.get();
     }
 
     /** Whether reads may go here now. */
     boolean servesReads() {
-        return state.get() == State.UP;
+        return h.state.get() == State.UP;
     }
 
     /** Whether client writes may go here now; writes it misses are hinted. */
     boolean takesWrites() {
-        return state.get() == State.UP;
+        return h.state.get() == State.UP;
     }
 
     /** The keys of writes this server missed while out of service. */
     HintLog hints() {
-        return hints;
+        return h.hints;
     }
 
     /** When the server was last marked down (milliseconds since the epoch), 0 if never. */
     long downSinceMillis() {
-        return downSinceMillis;
+        return h.downSinceMillis;
     }
 
     /** The shared failure for requests skipped because the server is down; stackless, so cheap to reuse. */
@@ -127,13 +144,23 @@ public final class BackendServer {
         return downException;
     }
 
+    /** This server's catch-up progress (resync and hinted keys). */
+    public ResyncProgress resyncProgress() {
+        return h.resync;
+    }
+
+    /** The state to carry over to this server's successor after a reload. */
+    Health health() {
+        return h;
+    }
+
     /** Which memcached process answered last, or null if it never did. */
     HealthProber.ServerIdentity identity() {
-        return identity;
+        return h.identity;
     }
 
     void identity(HealthProber.ServerIdentity seen) {
-        this.identity = seen;
+        h.identity = seen;
     }
 
     /** The shared failure for a key whose copy here is hinted stale. */
@@ -142,46 +169,46 @@ public final class BackendServer {
     }
 
     void setListener(StateListener listener) {
-        this.listener = listener;
+        h.listener = listener;
     }
 
     void requestSent() {
-        requests.increment();
+        h.requests.increment();
     }
 
     void connectionOpened() {
-        openConnections.incrementAndGet();
+        h.openConnections.incrementAndGet();
     }
 
     void connectionClosed() {
-        openConnections.decrementAndGet();
+        h.openConnections.decrementAndGet();
     }
 
     /** A reply arrived: the run of failures is over. */
     void recordSuccess() {
-        if (consecutiveFailures.get() != 0) {
-            consecutiveFailures.set(0);
+        if (h.consecutiveFailures.get() != 0) {
+            h.consecutiveFailures.set(0);
         }
     }
 
     /** A failure that says something about the server; marks it down at the threshold. */
     void recordFailure(BackendException cause) {
-        failures.increment();
-        if (consecutiveFailures.incrementAndGet() >= failureThreshold) {
+        h.failures.increment();
+        if (h.consecutiveFailures.incrementAndGet() >= failureThreshold) {
             markDown(cause.getMessage());
         }
     }
 
     /** Takes the server out of service now; returns whether this call did it. */
     boolean markDown(String why) {
-        State before = state.get();
-        if (before != State.DOWN && state.compareAndSet(before, State.DOWN)) {
-            stateSinceMillis = System.currentTimeMillis();
+        State before = h.state.get();
+        if (before != State.DOWN && h.state.compareAndSet(before, State.DOWN)) {
+            h.stateSinceMillis = System.currentTimeMillis();
             if (before == State.UP) {
-                downSinceMillis = stateSinceMillis;
+                h.downSinceMillis = h.stateSinceMillis;
             }
             log.warn("{} server {} is DOWN: {}", role.label(), address, why);
-            listener.stateChanged(this, before, State.DOWN);
+            h.listener.stateChanged(this, before, State.DOWN);
             return true;
         }
         return false;
@@ -189,12 +216,12 @@ public final class BackendServer {
 
     /** Moves a down server to syncing: it takes writes but does not serve reads yet. */
     boolean markSyncing() {
-        if (state.compareAndSet(State.DOWN, State.SYNCING)) {
-            stateSinceMillis = System.currentTimeMillis();
-            consecutiveFailures.set(0);
+        if (h.state.compareAndSet(State.DOWN, State.SYNCING)) {
+            h.stateSinceMillis = System.currentTimeMillis();
+            h.consecutiveFailures.set(0);
             log.info("{} server {} answers again; bringing it up to date before it serves reads ({} hinted keys{})",
-                    role.label(), address, hints.size(), hints.overflowed() ? ", overflowed" : "");
-            listener.stateChanged(this, State.DOWN, State.SYNCING);
+                    role.label(), address, h.hints.size(), h.hints.overflowed() ? ", overflowed" : "");
+            h.listener.stateChanged(this, State.DOWN, State.SYNCING);
             return true;
         }
         return false;
@@ -202,12 +229,12 @@ public final class BackendServer {
 
     /** Returns the server to full service. */
     boolean markUp() {
-        State before = state.get();
-        if (before != State.UP && state.compareAndSet(before, State.UP)) {
-            stateSinceMillis = System.currentTimeMillis();
-            consecutiveFailures.set(0);
+        State before = h.state.get();
+        if (before != State.UP && h.state.compareAndSet(before, State.UP)) {
+            h.stateSinceMillis = System.currentTimeMillis();
+            h.consecutiveFailures.set(0);
             log.info("{} server {} is UP", role.label(), address);
-            listener.stateChanged(this, before, State.UP);
+            h.listener.stateChanged(this, before, State.UP);
             return true;
         }
         return false;

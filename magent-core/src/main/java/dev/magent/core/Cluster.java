@@ -19,21 +19,52 @@ final class Cluster {
 
     Cluster(List<ServerAddress> mainAddresses, List<ServerAddress> backupAddresses, boolean ketama,
             int failureThreshold, int hintCapacity) {
+        this(mainAddresses, backupAddresses, ketama, failureThreshold, hintCapacity, null);
+    }
+
+    /**
+     * A cluster for a new configuration; servers also in {@code previous}, in the same role, keep their
+     * state, hints and counters.
+     */
+    Cluster(List<ServerAddress> mainAddresses, List<ServerAddress> backupAddresses, boolean ketama,
+            int failureThreshold, int hintCapacity, Cluster previous) {
         Algorithm algorithm = ketama ? Algorithm.KETAMA : Algorithm.MODULO;
         mains = new BackendServer[mainAddresses.size()];
         backups = new BackendServer[backupAddresses.size()];
         all = new BackendServer[mains.length + backups.length];
         for (int i = 0; i < mains.length; i++) {
-            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i), failureThreshold, hintCapacity);
+            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i), failureThreshold,
+                    health(previous, Role.MAIN, mainAddresses.get(i), hintCapacity));
             all[i] = mains[i];
         }
         for (int i = 0; i < backups.length; i++) {
             backups[i] = new BackendServer(mains.length + i, i, Role.BACKUP, backupAddresses.get(i),
-                    failureThreshold, hintCapacity);
+                    failureThreshold, health(previous, Role.BACKUP, backupAddresses.get(i), hintCapacity));
             all[mains.length + i] = backups[i];
         }
         mainRing = Ring.of(algorithm, servers(mainAddresses));
         backupRing = backups.length == 0 ? null : Ring.of(algorithm, servers(backupAddresses));
+    }
+
+    private static BackendServer.Health health(Cluster previous, Role role, ServerAddress address, int hintCapacity) {
+        if (previous != null) {
+            for (BackendServer s : previous.all) {
+                if (s.role() == role && s.address().equals(address)) {
+                    return s.health();
+                }
+            }
+        }
+        return new BackendServer.Health(hintCapacity);
+    }
+
+    /** Whether this server carries over from {@code previous} (same role and address). */
+    boolean carriedOver(BackendServer server, Cluster previous) {
+        for (BackendServer s : previous.all) {
+            if (s.health() == server.health()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static List<Server> servers(List<ServerAddress> addresses) {

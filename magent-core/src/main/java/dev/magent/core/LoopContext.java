@@ -11,7 +11,7 @@ import java.util.List;
  */
 final class LoopContext {
     private final EventLoop loop;
-    private final BackendPool[] pools;
+    private BackendPool[] pools;
     private final List<Flushable> dirty = new ArrayList<>();
     private boolean flushScheduled;
     private final Runnable flushTask = this::flushDirty;
@@ -32,6 +32,13 @@ final class LoopContext {
 
     BackendPool[] pools() {
         return pools;
+    }
+
+    /** Swaps in the pools of a new configuration; returns the old ones. On this loop only. */
+    BackendPool[] replacePools(BackendPool[] next) {
+        BackendPool[] old = pools;
+        pools = next;
+        return old;
     }
 
     /** A connection that buffers writes until {@link #flushPending()} is called. */

@@ -48,6 +48,7 @@ public final class MagentProxy implements AutoCloseable {
     private MagentProxy(ProxyConfig config) {
         this.config = config;
         Transport transport = Transport.best();
+        this.transport = transport;
         int threads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
         this.group = transport.newGroup(threads, "magent-io");
         Cluster cluster = new Cluster(config.mains(), config.backups(), config.ketama(), config.failureThreshold(),
@@ -56,32 +57,25 @@ public final class MagentProxy implements AutoCloseable {
         this.runtime = new ProxyRuntime(config, cluster, stats, version());
         this.prober = new HealthProber(group, transport, config.requestTimeout(), config.probeInterval(),
                 config.probeMaxInterval());
+        this.stateListener = (server, from, to) -> {
+            if (to == BackendServer.State.DOWN) {
+                prober.serverDown(server);
+            }
+        };
         for (BackendServer s : cluster.all()) {
-            s.setListener((server, from, to) -> {
-                if (to == BackendServer.State.DOWN) {
-                    prober.serverDown(server);
-                }
-            });
+            s.setListener(stateListener);
         }
 
-        // each loop gets its share of the -i connections per server, at least one
-        int perLoop = Math.max(1, config.poolSize() / threads);
-        long timeoutNanos = config.requestTimeout().toNanos();
-        var bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis());
+        this.threads = threads;
         List<LoopContext> contexts = new ArrayList<>();
         for (EventExecutor e : group) {
             EventLoop loop = (EventLoop) e;
-            BackendPool[] pools = new BackendPool[cluster.size()];
-            for (int i = 0; i < pools.length; i++) {
-                pools[i] = new BackendPool(cluster.server(i), bootstrap, perLoop, timeoutNanos);
-            }
-            LoopContext ctx = new LoopContext(loop, pools);
-            for (BackendPool p : pools) {
-                p.attach(ctx);
-            }
+            LoopContext ctx = new LoopContext(loop, null);
+            ctx.replacePools(newPools(config, cluster, ctx));
             contexts.add(ctx);
             runtime.addRouter(loop, new Router(cluster, ctx, stats, config.readRepair()));
         }
+        int perLoop = Math.max(1, config.poolSize() / threads);
         this.loops = List.copyOf(contexts);
         this.rejoin = new Rejoin(cluster, runtime.routerFor(contexts.get(0).loop()), transport, config);
         prober.setRecovery(rejoin);
@@ -97,21 +91,95 @@ public final class MagentProxy implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         clients.add(ch);
-                        if (!config.idleTimeout().isZero()) {
-                            ch.pipeline().addLast("idle",
-                                    new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        ProxyConfig current = runtime.config(); // a reload applies to new connections
+                        if (!current.idleTimeout().isZero()) {
+                            ch.pipeline().addLast("idle", new IdleStateHandler(0, 0,
+                                    current.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                         }
-                        ch.pipeline().addLast("codec", new MemcacheServerCodec(config.limits()));
+                        ch.pipeline().addLast("codec", new MemcacheServerCodec(current.limits()));
                         ch.pipeline().addLast("client", new ClientHandler(runtime));
                     }
                 });
         this.bootstrapTemplate = server;
-        this.transport = transport;
     }
 
     private final Rejoin rejoin;
+    private final BackendServer.StateListener stateListener;
+    private final int threads;
     private final ServerBootstrap bootstrapTemplate;
     private final Transport transport;
+
+    /** One loop's pools for a cluster: each loop gets its share of the -i connections per server, at least one. */
+    private BackendPool[] newPools(ProxyConfig cfg, Cluster cluster, LoopContext ctx) {
+        int perLoop = Math.max(1, cfg.poolSize() / threads);
+        var bootstrap = BackendPool.baseBootstrap(transport, cfg.requestTimeout().toMillis());
+        BackendPool[] pools = new BackendPool[cluster.size()];
+        for (int i = 0; i < pools.length; i++) {
+            pools[i] = new BackendPool(cluster.server(i), bootstrap, perLoop, cfg.requestTimeout().toNanos());
+            pools[i].attach(ctx);
+        }
+        return pools;
+    }
+
+    /**
+     * Applies a new configuration without dropping client connections or failing requests in flight: new
+     * rings and pools are swapped in on every event loop; requests already sent finish on the old
+     * connections, which close once they can no longer have replies due. Servers that stay keep their
+     * state, hints and counters. Listener settings (bind address, port, unix socket, event loops) need a
+     * restart.
+     *
+     * @throws IllegalArgumentException when the new configuration changes what needs a restart
+     */
+    public synchronized void reload(ProxyConfig next) {
+        ProxyConfig current = runtime.config();
+        List<String> needRestart = new ArrayList<>();
+        if (!current.bindAddress().equals(next.bindAddress())) {
+            needRestart.add("bind address");
+        }
+        if (current.port() != next.port()) {
+            needRestart.add("port");
+        }
+        if (!java.util.Objects.equals(current.unixSocket(), next.unixSocket())) {
+            needRestart.add("unix socket");
+        }
+        if (current.ioThreads() != next.ioThreads()) {
+            needRestart.add("io threads");
+        }
+        if (!needRestart.isEmpty()) {
+            throw new IllegalArgumentException("changing " + String.join(", ", needRestart) + " needs a restart");
+        }
+        Cluster previous = runtime.cluster();
+        Cluster cluster = new Cluster(next.mains(), next.backups(), next.ketama(), next.failureThreshold(),
+                next.hintCapacity(), previous);
+        for (BackendServer s : cluster.all()) {
+            if (!cluster.carriedOver(s, previous)) {
+                s.setListener(stateListener);
+                HealthProber.ServerIdentity seen = prober.probe(s).join();
+                s.identity(seen);
+                if (seen == null) {
+                    s.markDown("unreachable when the configuration was loaded");
+                }
+            }
+        }
+        long retireAfterMillis = 2 * Math.max(current.requestTimeout().toMillis(), next.requestTimeout().toMillis()) + 100;
+        for (LoopContext ctx : loops) {
+            BackendPool[] pools = newPools(next, cluster, ctx);
+            Router router = runtime.routerFor(ctx.loop());
+            ctx.loop().submit(() -> {
+                BackendPool[] old = ctx.replacePools(pools);
+                router.reconfigure(cluster, next.readRepair());
+                ctx.loop().schedule(() -> {
+                    for (BackendPool p : old) {
+                        p.close();
+                    }
+                }, retireAfterMillis, TimeUnit.MILLISECONDS);
+            }).syncUninterruptibly();
+        }
+        rejoin.reconfigure(cluster, next);
+        runtime.reconfigure(next, cluster);
+        log.info("configuration reloaded: {} mains, {} backups, {} hashing", next.mains().size(),
+                next.backups().size(), next.ketama() ? "ketama" : "modulo");
+    }
 
     /**
      * Binds the listeners and starts serving. Backends that are unreachable now are marked down and

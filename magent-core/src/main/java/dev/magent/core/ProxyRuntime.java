@@ -15,8 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /** What every client connection shares: configuration, cluster, counters, and one router per event loop. */
 final class ProxyRuntime {
-    private final ProxyConfig config;
-    private final Cluster cluster;
+    private volatile ProxyConfig config;
+    private volatile Cluster cluster;
     private final ProxyStats stats;
     private final String version;
     private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
@@ -41,6 +41,11 @@ final class ProxyRuntime {
             throw new IllegalStateException("no router for event loop " + loop);
         }
         return r;
+    }
+
+    void reconfigure(ProxyConfig nextConfig, Cluster nextCluster) {
+        this.config = nextConfig;
+        this.cluster = nextCluster;
     }
 
     void setRejoin(Rejoin rejoin) {

@@ -58,14 +58,14 @@ final class Rejoin implements HealthProber.Recovery {
     private static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
     private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
 
-    private final Cluster cluster;
+    // swapped by a reload on this loop
+    private Cluster cluster;
     private final Router router;
     private final EventLoop loop;
     private final Bootstrap bootstrap;
-    private final boolean autoResync;
-    private final int keysPerSecond;
-    private final Map<BackendServer, ResyncProgress> progress = new ConcurrentHashMap<>();
-    private final Map<BackendServer, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
+    private boolean autoResync;
+    private int keysPerSecond;
+    private final Map<BackendServer.Health, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
 
     Rejoin(Cluster cluster, Router router, Transport transport, ProxyConfig config) {
         this.cluster = cluster;
@@ -77,8 +77,17 @@ final class Rejoin implements HealthProber.Recovery {
                 .option(ChannelOption.AUTO_READ, false);
     }
 
+    /** Takes a reloaded configuration. */
+    void reconfigure(Cluster next, ProxyConfig config) {
+        loop.execute(() -> {
+            cluster = next;
+            autoResync = config.autoResync();
+            keysPerSecond = config.resyncRate();
+        });
+    }
+
     ResyncProgress progress(BackendServer s) {
-        return progress.computeIfAbsent(s, k -> new ResyncProgress());
+        return s.resyncProgress();
     }
 
     @Override
@@ -205,12 +214,12 @@ final class Rejoin implements HealthProber.Recovery {
     // ---- full resync ----------------------------------------------------------------------------------
 
     private CompletableFuture<Void> resync(BackendServer target) {
-        CompletableFuture<Void> existing = running.get(target);
+        CompletableFuture<Void> existing = running.get(target.health());
         if (existing != null) {
             return existing;
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        running.put(target, done);
+        running.put(target.health(), done);
         ResyncProgress p = progress(target);
         p.start(ResyncProgress.Phase.RESYNCING);
         List<BackendServer> sources = target.role() == Role.MAIN ? cluster.backups() : cluster.mains();
@@ -220,7 +229,7 @@ final class Rejoin implements HealthProber.Recovery {
             all = all.thenCompose(v -> resyncFrom(source, target));
         }
         all.whenComplete((v, f) -> {
-            running.remove(target);
+            running.remove(target.health());
             p.finish(f == null);
             if (f == null) {
                 log.info("resync of {} done: {}", target, p);
@@ -442,8 +451,8 @@ final class Rejoin implements HealthProber.Recovery {
     List<Map.Entry<BackendServer, ResyncProgress>> allProgress() {
         List<Map.Entry<BackendServer, ResyncProgress>> out = new ArrayList<>();
         for (BackendServer s : cluster.all()) {
-            ResyncProgress p = progress.get(s);
-            if (p != null) {
+            ResyncProgress p = s.resyncProgress();
+            if (p.runs() > 0 || p.hintsResolved() > 0) {
                 out.add(Map.entry(s, p));
             }
         }

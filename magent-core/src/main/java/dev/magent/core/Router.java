@@ -41,16 +41,23 @@ final class Router {
     private static final List<String> META_VALUE_FLAGS_TTL = List.of("v", "f", "t");
     private static final List<String> META_VALUE_FLAGS_TTL_CAS = List.of("v", "f", "t", "c");
 
-    private final Cluster cluster;
+    // swapped by a reload, always on this router's loop, so plain fields suffice
+    private Cluster cluster;
     private final LoopContext loop;
     private final ProxyStats stats;
-    private final boolean readRepair;
+    private boolean readRepair;
 
     Router(Cluster cluster, LoopContext loop, ProxyStats stats, boolean readRepair) {
         this.cluster = cluster;
         this.loop = loop;
         this.stats = stats;
         this.readRepair = readRepair;
+    }
+
+    /** Takes a new configuration's cluster; on this router's loop only. */
+    void reconfigure(Cluster next, boolean nextReadRepair) {
+        this.cluster = next;
+        this.readRepair = nextReadRepair;
     }
 
     LoopContext loopContext() {
