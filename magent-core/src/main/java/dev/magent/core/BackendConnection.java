@@ -141,8 +141,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
                 protocolFailure("a reply nobody asked for: " + reply.getClass().getSimpleName());
                 return;
             }
+            long sentAt = deadlines[head] - timeoutNanos;
             CompletableFuture<Reply> promise = pop();
             server.recordSuccess();
+            server.latency().record(System.nanoTime() - sentAt);
             if (!promise.complete(reply)) {
                 ReferenceCountUtil.release(reply);
             }

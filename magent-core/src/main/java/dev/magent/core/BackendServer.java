@@ -56,6 +56,7 @@ public final class BackendServer {
         private volatile HealthProber.ServerIdentity identity;
         private volatile StateListener listener = (s, from, to) -> { };
         private final ResyncProgress resync = new ResyncProgress();
+        private final LatencyHistogram latency = new LatencyHistogram();
 
         Health(int hintCapacity) {
             this.hints = new HintLog(hintCapacity);
@@ -142,6 +143,11 @@ public final class BackendServer {
     /** The shared failure for requests skipped because the server is down; stackless, so cheap to reuse. */
     BackendException downException() {
         return downException;
+    }
+
+    /** Latency of this server's replies, measured from the request's write. */
+    public LatencyHistogram latency() {
+        return h.latency;
     }
 
     /** This server's catch-up progress (resync and hinted keys). */

@@ -1,6 +1,8 @@
 package dev.magent.core;
 
+import dev.magent.core.admin.AdminServer;
 import dev.magent.protocol.MemcacheServerCodec;
+import io.netty.handler.ssl.SslContext;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -49,6 +51,7 @@ public final class MagentProxy implements AutoCloseable {
         this.config = config;
         Transport transport = Transport.best();
         this.transport = transport;
+        this.sslContext = config.tls() == null ? null : config.tls().newServerContext();
         int threads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
         this.group = transport.newGroup(threads, "magent-io");
         Cluster cluster = new Cluster(config.mains(), config.backups(), config.ketama(), config.failureThreshold(),
@@ -96,6 +99,9 @@ public final class MagentProxy implements AutoCloseable {
                             ch.pipeline().addLast("idle", new IdleStateHandler(0, 0,
                                     current.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                         }
+                        if (sslContext != null) {
+                            ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast("codec", new MemcacheServerCodec(current.limits()));
                         ch.pipeline().addLast("client", new ClientHandler(runtime));
                     }
@@ -104,6 +110,8 @@ public final class MagentProxy implements AutoCloseable {
     }
 
     private final Rejoin rejoin;
+    private final SslContext sslContext;
+    private volatile AdminServer admin;
     private final BackendServer.StateListener stateListener;
     private final int threads;
     private final ServerBootstrap bootstrapTemplate;
@@ -240,6 +248,10 @@ public final class MagentProxy implements AutoCloseable {
                 listeners.add(ch);
                 log.info("listening on unix socket {}", config.unixSocket());
             }
+            if (config.admin() != null) {
+                admin = AdminServer.start(this, config.admin(), group, transport.serverChannel());
+                log.info("admin endpoint on http://{}/ (/health, /stats, /metrics)", admin.localAddress());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while binding", e);
@@ -252,6 +264,12 @@ public final class MagentProxy implements AutoCloseable {
         }
     }
 
+    /** The admin endpoint's address, or {@code null} when it is off. */
+    public SocketAddress adminAddress() {
+        AdminServer a = admin;
+        return a == null ? null : a.localAddress();
+    }
+
     /** The bound TCP address (useful with port 0), or {@code null} when TCP is disabled. */
     public SocketAddress localAddress() {
         return tcpAddress;
@@ -260,6 +278,11 @@ public final class MagentProxy implements AutoCloseable {
     /** Counters, for tests and embedding. */
     public ProxyStats stats() {
         return runtime.stats();
+    }
+
+    /** The configuration in force (after reloads, the latest). */
+    public ProxyConfig config() {
+        return runtime.config();
     }
 
     /** The servers, mains first, with their state. */
@@ -294,6 +317,9 @@ public final class MagentProxy implements AutoCloseable {
         log.info("shutting down: no new connections, waiting up to {} ms for {} requests in flight",
                 grace.toMillis(), runtime.requestsInFlight());
         listeners.close().awaitUninterruptibly();
+        if (admin != null) {
+            admin.close();
+        }
         if (config.unixSocket() != null) {
             try {
                 Files.deleteIfExists(config.unixSocket());

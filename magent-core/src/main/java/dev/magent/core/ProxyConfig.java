@@ -30,13 +30,15 @@ import java.util.Objects;
  *                           this the server is flushed and resynced in full when it returns
  * @param autoResync         copy a main's whole shard back from the backups when it returns empty
  * @param resyncRate         keys per second a resync copies, at most
+ * @param admin              where to serve the HTTP admin endpoint (/health, /stats, /metrics), or null
+ * @param tls                TLS for client connections, or null for plain TCP
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, boolean ketama, int maxConnections, int poolSize,
                           Duration requestTimeout, int failureThreshold, Duration probeInterval,
                           Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
-                          boolean autoResync, int resyncRate) {
+                          boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -114,6 +116,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.hintCapacity = hintCapacity;
         b.autoResync = autoResync;
         b.resyncRate = resyncRate;
+        b.admin = admin;
+        b.tls = tls;
         return b;
     }
 
@@ -139,6 +143,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private int hintCapacity = 100_000;
         private boolean autoResync = true;
         private int resyncRate = 20_000;
+        private ServerAddress admin;
+        private TlsSettings tls;
 
         private Builder() {
         }
@@ -163,12 +169,15 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder hintCapacity(int v) { hintCapacity = v; return this; }
         public Builder autoResync(boolean v) { autoResync = v; return this; }
         public Builder resyncRate(int v) { resyncRate = v; return this; }
+        public Builder admin(ServerAddress v) { admin = v; return this; }
+        public Builder tls(TlsSettings v) { tls = v; return this; }
 
         /** @throws IllegalArgumentException naming the first invalid setting */
         public ProxyConfig build() {
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
-                    limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate);
+                    limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
+                    admin, tls);
         }
     }
 }
