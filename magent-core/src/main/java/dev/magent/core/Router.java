@@ -67,7 +67,7 @@ final class Router {
     /** Routes a key command (retrieval, storage, arithmetic, delete, touch, flush_all); takes ownership. */
     CompletableFuture<Reply> route(Command command) {
         if (command instanceof RetrievalCommand r) {
-            return new MultiGet(r).start();
+            return r.keys().size() == 1 ? singleGet(r) : new MultiGet(r).start();
         } else if (command instanceof StorageCommand s) {
             return s.verb() == Verb.CAS ? cas(s) : store(s);
         } else if (command instanceof ArithmeticCommand a) {
@@ -466,6 +466,54 @@ final class Router {
         return s.length() > 64 ? s.substring(0, 64) + "…" : s;
     }
 
+    // ---- single-key get: the common case, without the multi-get's bookkeeping ----------------------------
+
+    private CompletableFuture<Reply> singleGet(RetrievalCommand r) {
+        byte[] key = r.keys().get(0);
+        BackendServer main = cluster.mainFor(key);
+        if (main.hints().contains(key)) {
+            return new MultiGet(r).start(); // stale on the main: the general path reads the backup
+        }
+        CompletableFuture<Reply> result = new CompletableFuture<>();
+        send(main, r).whenComplete((reply, failure) -> {
+            if (failure == null && reply instanceof ValuesReply values) {
+                boolean hit = !values.values().isEmpty();
+                BackendServer backup = hit || !readRepair ? null : cluster.backupFor(key);
+                if (hit || backup == null || backup.hints().contains(key)) {
+                    if (hit) {
+                        stats.hits(1);
+                    } else {
+                        stats.misses(1);
+                    }
+                    if (hit && (r.verb() == Verb.GAT || r.verb() == Verb.GATS) && cluster.hasBackups()) {
+                        BackendServer b = cluster.backupFor(key);
+                        send(b, r).whenComplete((r2, f2) -> backupWriteDone(key, b, r2, f2));
+                    }
+                    result.complete(values);
+                    return;
+                }
+                long[] ttl = {0};
+                fetchFromBackup(key, backup, r.verb().returnsCas(), ttl).thenAccept(v -> {
+                    if (v == null) {
+                        stats.misses(1);
+                        result.complete(ValuesReply.EMPTY);
+                    } else {
+                        stats.hits(1);
+                        refill(main, v, ttl[0]);
+                        result.complete(new ValuesReply(List.of(v)));
+                    }
+                });
+            } else {
+                ReferenceCountUtil.release(reply);
+                // the general path handles fail-over, its errors and its counting
+                new MultiGet(r).startFailedOver(main, failure != null ? noteFailure(failure)
+                        : new BackendException(BackendException.Reason.PROTOCOL, main.address(),
+                        "answered " + describe(reply))).whenComplete((rr, ff) -> result.complete(rr));
+            }
+        });
+        return result;
+    }
+
     // ---- multi-get -----------------------------------------------------------------------------------
 
     /**
@@ -513,6 +561,18 @@ final class Router {
                     fromBackups(main, main.staleException(), group);
                 }
             }
+            done();
+            return result;
+        }
+
+        /** Starts with the main already failed for every key (a single get whose main failed). */
+        CompletableFuture<Reply> startFailedOver(BackendServer main, BackendException cause) {
+            pending = 1;
+            int[] all = new int[keys.size()];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = i;
+            }
+            fromBackups(main, cause, all);
             done();
             return result;
         }
