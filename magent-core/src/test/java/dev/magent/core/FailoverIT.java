@@ -55,7 +55,11 @@ class FailoverIT {
             assertTrue(Duration.ofNanos(System.nanoTime() - t0).toMillis() < 300,
                     "a key on a healthy main must not wait for the stalled one's timeout");
             a.resume();
-            await("A back in service", Duration.ofSeconds(10), () -> aState.state() == BackendServer.State.UP);
+            await("A back in service, its missed write rewritten", Duration.ofSeconds(10),
+                    () -> aState.state() == BackendServer.State.UP && aState.hints().isEmpty());
+            try (TextClient onA = direct(a)) {
+                assertEquals("while-stalled", onA.get("key2"), "the write A missed was handed off to it");
+            }
             assertEquals("STORED\r\n", c.set("key2", "after"));
             try (TextClient onA = direct(a)) {
                 assertEquals("after", onA.get("key2"));
