@@ -23,6 +23,7 @@ fi
 
 pids=()
 cleanup() {
+  trap - EXIT INT TERM
   echo; echo "stopping demo..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
