@@ -423,11 +423,12 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         boolean noreply = noreplyAt(in, tokens - 1) && tokens > 1;
         long delay = FlushAllCommand.NO_DELAY;
         if (tokens == 3 || tokens == 2 && !noreply) {
-            delay = Ascii.parseUnsigned(in, tokenStart[1], tokenEnd[1], Integer.MAX_VALUE);
+            delay = Ascii.parseInt32(in, tokenStart[1], tokenEnd[1]);
             if (delay == Ascii.INVALID) {
                 error(out, ErrorReply.BAD_COMMAND_LINE, noreply);
                 return;
             }
+            delay = Math.max(0, delay); // memcached takes a negative delay as "now"
         }
         out.add(new FlushAllCommand(delay, noreply));
     }
