@@ -168,7 +168,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             ErrorReply.Kind kind = Ascii.equals(in, start, wordEnd, ERROR) ? ErrorReply.Kind.ERROR
                     : Ascii.equals(in, start, wordEnd, CLIENT_ERROR) ? ErrorReply.Kind.CLIENT_ERROR
                     : ErrorReply.Kind.SERVER_ERROR;
-            String message = sp < 0 ? "" : in.toString(sp + 1, end - sp - 1, StandardCharsets.UTF_8);
+            // a stray CR inside the line must not end up in a one-line error
+            String message = sp < 0 ? "" : in.toString(sp + 1, end - sp - 1, StandardCharsets.UTF_8).replace('\r', ' ');
             out.add(new ErrorReply(kind, message));
             return true;
         }

@@ -9,7 +9,9 @@ import java.util.Objects;
  * @param key       the key
  * @param flags     the client flags, unsigned 32-bit held in an int
  * @param data      the data block without its CRLF; owned by the enclosing reply
- * @param casUnique the cas unique, or {@link #NO_CAS} when the reply line carried none (get, gat)
+ * @param casUnique the cas unique, or {@link #NO_CAS} when the reply line carried none (get, gat). The
+ *                  one unique this cannot carry is 2^64-1, which is the sentinel (memcached's uniques count
+ *                  up from 1 and never get there)
  */
 public record Value(byte[] key, int flags, ByteBuf data, long casUnique) {
     /** Marks a value without a cas unique. */
