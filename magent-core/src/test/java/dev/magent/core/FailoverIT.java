@@ -151,10 +151,13 @@ class FailoverIT {
     void shutdownFinishesInFlightRequests() throws Exception {
         MagentProxy proxy = cluster.proxy();
         try (TextClient c = client(proxy)) {
-            assertEquals("STORED\r\n", c.set("key1", "v"));
-            c.send("get key1\r\n");
-            proxy.shutdown(Duration.ofSeconds(2));
-            assertEquals("VALUE key1 0 1\r\nv\r\nEND\r\n", c.readReply());
+            assertEquals("STORED\r\n", c.set("key2", "v")); // A's shard
+            a.pause(); // the next read of key2 waits for A's timeout, then fails over to the backup
+            c.send("get key2\r\n");
+            await("the proxy has the request in flight", Duration.ofSeconds(5),
+                    () -> proxy.stats().commands(dev.magent.protocol.Verb.GET) >= 1);
+            proxy.shutdown(Duration.ofSeconds(5));
+            assertEquals("VALUE key2 0 1\r\nv\r\nEND\r\n", c.readReply());
             assertTrue(c.isClosedByServer());
         }
     }
