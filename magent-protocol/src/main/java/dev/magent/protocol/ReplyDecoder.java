@@ -286,7 +286,9 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         stats = null;
         state = State.DISCARD;
         in.skipBytes(in.readableBytes());
-        out.add(new ProtocolError(ErrorReply.server("bad reply from server: " + why), true));
+        // what the server sent may hold any byte: keep the error one printable line
+        String printable = why.replace('\r', ' ').replace('\n', ' ');
+        out.add(new ProtocolError(ErrorReply.server("bad reply from server: " + printable), true));
     }
 
     private void releaseValues() {
