@@ -1,79 +1,88 @@
 package dev.magent.protocol;
 
+import static dev.magent.protocol.Wire.CR;
+import static dev.magent.protocol.Wire.LF;
+
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Server side of the text protocol: request bytes to {@link Command}s, and {@link ProtocolError}s for bad
- * input, in stream order. Handles input split at any byte and any number of pipelined requests per read.
+ * Server side: request bytes to {@link Command}s, and {@link ProtocolError}s for bad input, in stream
+ * order. It answers bad input the way memcached 1.6 does (same error text, same resynchronisation, same
+ * silence for {@code noreply} commands, same closed connection for an overlong line); where it differs, and
+ * why, is listed in {@code docs/protocol.md}.
  *
- * <p>A state machine:
  * <ul>
- *   <li>{@code READ_LINE}: a command line, ended by {@code \n} or {@code \r\n} (memcached accepts both);</li>
- *   <li>{@code READ_DATA}: the data block of a storage command, its declared length plus CRLF, taken as a
- *       retained slice of the input (never copied, never allocated up front);</li>
- *   <li>{@code SKIP_DATA}: the data block of a value too large to accept, discarded as it arrives;</li>
- *   <li>{@code DISCARD}: after an error that closes the connection, everything.</li>
+ *   <li>Lines end with {@code \r\n} or a bare {@code \n}, as memcached accepts both.</li>
+ *   <li>A storage command's data block becomes a retained slice of the received bytes: never copied, and
+ *       never allocated up front from the declared length. Release the {@link StorageCommand}.</li>
+ *   <li>After a {@link ProtocolError} with {@code closeConnection}, all further input is discarded.</li>
  * </ul>
- * Errors are memcached's own, and so is resynchronisation: after {@code CLIENT_ERROR bad data chunk} the
- * next command starts right after the declared length plus two bytes; after {@code SERVER_ERROR object too
- * large for cache} the declared bytes are swallowed. Errors on a command with {@code noreply} are not
- * answered, as in memcached. A line longer than the limit without a newline closes the connection (memcached
- * closes it silently; we first say {@code CLIENT_ERROR line too long}).
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public final class CommandDecoder extends ByteToMessageDecoder {
-    private enum State { READ_LINE, READ_DATA, SKIP_DATA, DISCARD }
+    /** Where the decoder is in the request stream. */
+    enum State {
+        /** Waiting for a whole command line. */
+        READ_LINE,
+        /** A storage command line was read: waiting for its {@code <bytes>} of data and CRLF. */
+        READ_DATA,
+        /** Swallowing the data block of a value too large to store, as memcached does. */
+        SKIP_DATA,
+        /** After an error that closes the connection: everything else is ignored. */
+        DISCARD
+    }
 
-    private static final byte[] GET = bytes("get");
-    private static final byte[] GETS = bytes("gets");
-    private static final byte[] GAT = bytes("gat");
-    private static final byte[] GATS = bytes("gats");
-    private static final byte[] SET = bytes("set");
-    private static final byte[] ADD = bytes("add");
-    private static final byte[] REPLACE = bytes("replace");
-    private static final byte[] APPEND = bytes("append");
-    private static final byte[] PREPEND = bytes("prepend");
-    private static final byte[] CAS = bytes("cas");
-    private static final byte[] INCR = bytes("incr");
-    private static final byte[] DECR = bytes("decr");
-    private static final byte[] DELETE = bytes("delete");
-    private static final byte[] TOUCH = bytes("touch");
-    private static final byte[] FLUSH_ALL = bytes("flush_all");
-    private static final byte[] VERSION = bytes("version");
-    private static final byte[] STATS = bytes("stats");
-    private static final byte[] VERBOSITY = bytes("verbosity");
-    private static final byte[] QUIT = bytes("quit");
-    private static final byte[] NOREPLY = bytes("noreply");
-    private static final byte[] ZERO = bytes("0");
+    private static final ProtocolError UNKNOWN_COMMAND = new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false);
+    /** memcached closes the connection, without a word, on an unknown command ending in HTTP/... */
+    private static final ProtocolError HTTP_REQUEST = new ProtocolError(ErrorReply.UNKNOWN_COMMAND, true, true);
+    /** memcached closes the connection, without a word, when a line outgrows its limit. */
+    private static final ProtocolError LINE_TOO_LONG =
+            new ProtocolError(ErrorReply.client("line too long"), true, true);
+    private static final Answer BAD_COMMAND_LINE = new Answer(ErrorReply.BAD_COMMAND_LINE);
+    private static final Answer BAD_DATA_CHUNK = new Answer(ErrorReply.BAD_DATA_CHUNK);
+    private static final Answer OBJECT_TOO_LARGE = new Answer(ErrorReply.OBJECT_TOO_LARGE);
+    private static final Answer INVALID_EXPTIME = new Answer(ErrorReply.client("invalid exptime argument"));
+    private static final Answer INVALID_DELTA = new Answer(ErrorReply.client("invalid numeric delta argument"));
+    private static final Answer DELETE_USAGE =
+            new Answer(ErrorReply.client("bad command line format.  Usage: delete <key> [noreply]"));
 
-    private static final ErrorReply LINE_TOO_LONG = ErrorReply.client("line too long");
-    private static final ErrorReply INVALID_EXPTIME = ErrorReply.client("invalid exptime argument");
-    private static final ErrorReply INVALID_DELTA = ErrorReply.client("invalid numeric delta argument");
-    private static final ErrorReply DELETE_USAGE =
-            ErrorReply.client("bad command line format.  Usage: delete <key> [noreply]");
+    /** The verbs this decoder reads, with their bytes, in rough order of frequency. */
+    private static final Verb[] VERBS = {
+        Verb.GET, Verb.SET, Verb.GETS, Verb.DELETE, Verb.INCR, Verb.DECR, Verb.TOUCH, Verb.GAT, Verb.GATS,
+        Verb.ADD, Verb.REPLACE, Verb.APPEND, Verb.PREPEND, Verb.CAS, Verb.VERSION, Verb.STATS, Verb.FLUSH_ALL,
+        Verb.VERBOSITY, Verb.QUIT,
+    };
+    private static final byte[][] VERB_BYTES = new byte[VERBS.length][];
+    private static final byte[][] RETRIEVAL_PREFIXES = {
+        Wire.ascii("get "), Wire.ascii("gets "), Wire.ascii("gat "), Wire.ascii("gats "),
+    };
+
+    static {
+        for (int i = 0; i < VERBS.length; i++) {
+            VERB_BYTES[i] = VERBS[i].wireBytes();
+        }
+    }
 
     private final ProtocolLimits limits;
+    private final LineTokens tokens = new LineTokens();
     private State state = State.READ_LINE;
-    private final boolean[] ok = new boolean[1];
-    private int[] tokenStart = new int[16];
-    private int[] tokenEnd = new int[16];
-    private int tokens;
+    /** Bytes of the current, incomplete line already searched for LF, so a slow line is not rescanned. */
+    private int scanned;
 
-    // the storage command whose data block is awaited
-    private Verb pendingVerb;
-    private byte[] pendingKey;
-    private int pendingFlags;
-    private long pendingExptime;
-    private long pendingCas;
-    private int pendingLength;
-    private boolean pendingNoreply;
+    // The storage command waiting for its data block (READ_DATA) ...
+    private Verb dataVerb;
+    private byte[] dataKey;
+    private int dataFlags;
+    private long dataExptime;
+    private long dataCas;
+    private int dataLength;
+    private boolean dataNoreply;
+    // ... or the bytes still to swallow (SKIP_DATA).
     private long skipRemaining;
 
     /** A decoder with memcached's limits. */
@@ -81,377 +90,413 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         this(ProtocolLimits.DEFAULT);
     }
 
-    /** A decoder with the given limits. */
+    /**
+     * A decoder with the given limits.
+     *
+     * @param limits key, line and value limits; lines of get, gets, gat and gats may be as long as
+     *               {@link ProtocolLimits#maxRetrievalLineLength()}
+     */
     public CommandDecoder(ProtocolLimits limits) {
         this.limits = limits;
     }
 
-    private static byte[] bytes(String s) {
-        return s.getBytes(StandardCharsets.US_ASCII);
+    /** The state, for tests. */
+    State state() {
+        return state;
     }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        while (in.isReadable()) {
-            switch (state) {
-                case READ_LINE -> {
-                    if (!readLine(in, out)) {
-                        return;
-                    }
-                }
-                case READ_DATA -> {
-                    if (in.readableBytes() < pendingLength + 2) {
-                        return;
-                    }
-                    readData(in, out);
-                }
-                case SKIP_DATA -> {
-                    int n = (int) Math.min(skipRemaining, in.readableBytes());
-                    in.skipBytes(n);
-                    skipRemaining -= n;
-                    if (skipRemaining == 0) {
-                        state = State.READ_LINE;
-                    }
-                }
-                case DISCARD -> {
-                    in.skipBytes(in.readableBytes());
-                    return;
-                }
-            }
-        }
+        boolean progress;
+        do {
+            progress = switch (state) {
+                case READ_LINE -> readLine(in, out);
+                case READ_DATA -> readData(in, out);
+                case SKIP_DATA -> skipData(in);
+                case DISCARD -> discard(in);
+            };
+        } while (progress);
     }
 
-    // <data block>\r\n
-    private void readData(ByteBuf in, List<Object> out) {
-        ByteBuf data = in.readRetainedSlice(pendingLength);
-        byte cr = in.readByte();
-        byte lf = in.readByte();
-        state = State.READ_LINE;
-        if (cr != '\r' || lf != '\n') {
-            data.release();
-            error(out, ErrorReply.BAD_DATA_CHUNK, pendingNoreply);
-        } else {
-            out.add(new StorageCommand(pendingVerb, pendingKey, pendingFlags, pendingExptime, pendingCas, data,
-                    pendingNoreply));
-        }
-        pendingKey = null;
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        // nothing retained: a data block is sliced only once complete
+        dataKey = null;
+        tokens.clear();
+        state = State.DISCARD;
     }
 
     private boolean readLine(ByteBuf in, List<Object> out) {
         int start = in.readerIndex();
-        int eol = in.indexOf(start, in.writerIndex(), (byte) '\n');
+        int limit = in.writerIndex();
+        if (start == limit) {
+            return false;
+        }
+        int eol = in.indexOf(start + scanned, limit, LF);
         if (eol < 0) {
-            int readable = in.readableBytes();
-            if (readable > limits.maxLineLength()
-                    && (!startsWithRetrieval(in, start) || readable > limits.maxRetrievalLineLength())) {
-                closeWith(in, out, LINE_TOO_LONG);
+            scanned = limit - start;
+            // at least scanned - 1 bytes of line even if the last one is the CR of a CRLF
+            if (scanned - 1 > limits.maxLineLength() && tooLong(in, start, limit, scanned - 1)) {
+                close(in, out, LINE_TOO_LONG);
             }
             return false;
         }
-        int end = eol > start && in.getByte(eol - 1) == '\r' ? eol - 1 : eol;
-        in.readerIndex(eol + 1);
-        int length = end - start;
-        if (length > limits.maxLineLength()
-                && (!startsWithRetrieval(in, start) || length > limits.maxRetrievalLineLength())) {
-            closeWith(in, out, LINE_TOO_LONG);
+        scanned = 0;
+        int end = eol > start && in.getByte(eol - 1) == CR ? eol - 1 : eol;
+        // the same test as above, so that where the input was split cannot change the outcome
+        if (end - start > limits.maxLineLength() && tooLong(in, start, end, end - start)) {
+            close(in, out, LINE_TOO_LONG);
             return false;
         }
-        tokenize(in, start, end);
-        if (tokens == 0) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
-            return true;
+        tokens.split(in, start, end);
+        try {
+            command(out);
+        } finally {
+            tokens.clear();
         }
-        command(in, out);
+        in.readerIndex(eol + 1);
         return true;
     }
 
-    private void closeWith(ByteBuf in, List<Object> out, ErrorReply error) {
-        out.add(new ProtocolError(error, true));
+    /**
+     * Whether a line of at least {@code length} bytes is over its limit. memcached reads past 2048 bytes only
+     * when the line starts with "get " or "gets " (it closes the connection otherwise); magent extends that
+     * to gat and gats, and bounds all four by {@link ProtocolLimits#maxRetrievalLineLength()}.
+     */
+    private boolean tooLong(ByteBuf in, int from, int to, int length) {
+        if (length > limits.maxRetrievalLineLength()) {
+            return true;
+        }
+        int at = from;
+        while (at < to && in.getByte(at) == Wire.SP) {
+            at++;
+        }
+        for (byte[] prefix : RETRIEVAL_PREFIXES) {
+            if (to - at >= prefix.length && regionIs(in, at, prefix)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean regionIs(ByteBuf in, int at, byte[] ascii) {
+        for (int i = 0; i < ascii.length; i++) {
+            if (in.getByte(at + i) != ascii[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void close(ByteBuf in, List<Object> out, ProtocolError error) {
+        out.add(error);
         state = State.DISCARD;
         in.skipBytes(in.readableBytes());
     }
 
-    private static boolean startsWithRetrieval(ByteBuf in, int start) {
-        int n = Math.min(in.writerIndex() - start, 5);
-        if (n < 4) {
-            return false;
+    private boolean readData(ByteBuf in, List<Object> out) {
+        if (in.readableBytes() < dataLength + 2L) {
+            return false; // wait: the declared length is never allocated up front
         }
-        byte a = in.getByte(start);
-        byte b = in.getByte(start + 1);
-        byte c = in.getByte(start + 2);
-        byte d = in.getByte(start + 3);
-        if (a != 'g' || !(b == 'e' || b == 'a') || c != 't') {
-            return false;
-        }
-        return d == ' ' || d == 's' && n == 5 && in.getByte(start + 4) == ' ';
-    }
-
-    /** Splits on spaces as memcached does (runs of spaces are one separator). */
-    private void tokenize(ByteBuf in, int start, int end) {
-        tokens = 0;
-        int i = start;
-        while (i < end) {
-            while (i < end && in.getByte(i) == ' ') {
-                i++;
-            }
-            if (i >= end) {
-                break;
-            }
-            int s = i;
-            while (i < end && in.getByte(i) != ' ') {
-                i++;
-            }
-            if (tokens == tokenStart.length) {
-                tokenStart = java.util.Arrays.copyOf(tokenStart, tokens * 2);
-                tokenEnd = java.util.Arrays.copyOf(tokenEnd, tokens * 2);
-            }
-            tokenStart[tokens] = s;
-            tokenEnd[tokens] = i;
-            tokens++;
-        }
-    }
-
-    private boolean tokenIs(ByteBuf in, int t, byte[] word) {
-        return Ascii.equals(in, tokenStart[t], tokenEnd[t], word);
-    }
-
-    private void command(ByteBuf in, List<Object> out) {
-        if (tokenIs(in, 0, GET)) {
-            retrieval(in, out, Verb.GET, 1);
-        } else if (tokenIs(in, 0, SET)) {
-            storage(in, out, Verb.SET);
-        } else if (tokenIs(in, 0, GETS)) {
-            retrieval(in, out, Verb.GETS, 1);
-        } else if (tokenIs(in, 0, DELETE)) {
-            delete(in, out);
-        } else if (tokenIs(in, 0, INCR)) {
-            arithmetic(in, out, Verb.INCR);
-        } else if (tokenIs(in, 0, DECR)) {
-            arithmetic(in, out, Verb.DECR);
-        } else if (tokenIs(in, 0, ADD)) {
-            storage(in, out, Verb.ADD);
-        } else if (tokenIs(in, 0, REPLACE)) {
-            storage(in, out, Verb.REPLACE);
-        } else if (tokenIs(in, 0, APPEND)) {
-            storage(in, out, Verb.APPEND);
-        } else if (tokenIs(in, 0, PREPEND)) {
-            storage(in, out, Verb.PREPEND);
-        } else if (tokenIs(in, 0, CAS)) {
-            storage(in, out, Verb.CAS);
-        } else if (tokenIs(in, 0, TOUCH)) {
-            touch(in, out);
-        } else if (tokenIs(in, 0, GAT)) {
-            retrieval(in, out, Verb.GAT, 2);
-        } else if (tokenIs(in, 0, GATS)) {
-            retrieval(in, out, Verb.GATS, 2);
-        } else if (tokenIs(in, 0, FLUSH_ALL)) {
-            flushAll(in, out);
-        } else if (tokenIs(in, 0, VERSION) && tokens == 1) {
-            out.add(VersionCommand.INSTANCE);
-        } else if (tokenIs(in, 0, QUIT) && tokens == 1) {
-            out.add(QuitCommand.INSTANCE);
-        } else if (tokenIs(in, 0, STATS)) {
-            stats(in, out);
-        } else if (tokenIs(in, 0, VERBOSITY) && (tokens == 2 || tokens == 3)) {
-            verbosity(in, out);
+        int at = in.readerIndex() + dataLength;
+        if (in.getByte(at) == CR && in.getByte(at + 1) == LF) {
+            ByteBuf value = in.readRetainedSlice(dataLength);
+            in.skipBytes(2);
+            out.add(new StorageCommand(dataVerb, dataKey, dataFlags, dataExptime, dataCas, value, dataNoreply));
         } else {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+            // memcached reads <bytes> + 2, checks only the last two, and parses what follows as a command
+            in.skipBytes(dataLength + 2);
+            out.add(BAD_DATA_CHUNK.get(dataNoreply));
         }
+        dataKey = null;
+        state = State.READ_LINE;
+        return true;
     }
 
-    /** The key in token t, or null if it is too long or holds control characters. */
-    private byte[] key(ByteBuf in, int t) {
-        int s = tokenStart[t];
-        int len = tokenEnd[t] - s;
-        if (len > limits.maxKeyLength()) {
-            return null;
+    private boolean skipData(ByteBuf in) {
+        int n = (int) Math.min(in.readableBytes(), skipRemaining);
+        in.skipBytes(n);
+        skipRemaining -= n;
+        if (skipRemaining > 0) {
+            return false;
         }
-        for (int i = s; i < s + len; i++) {
-            byte b = in.getByte(i);
-            if (b >= 0 && b < 0x20 || b == 0x7f) {
-                return null;
-            }
-        }
-        return ByteBufUtil.getBytes(in, s, len);
+        state = State.READ_LINE;
+        return true;
     }
 
-    private boolean noreplyAt(ByteBuf in, int t) {
-        return tokens > t && tokenIs(in, t, NOREPLY);
+    private static boolean discard(ByteBuf in) {
+        in.skipBytes(in.readableBytes());
+        return false;
     }
 
-    private void error(List<Object> out, ErrorReply reply, boolean noreply) {
-        if (!noreply) {
-            out.add(new ProtocolError(reply, false));
-        }
-    }
-
-    // get <key>*  |  gets <key>*  |  gat <exptime> <key>*  |  gats <exptime> <key>*
-    private void retrieval(ByteBuf in, List<Object> out, Verb verb, int firstKey) {
-        if (tokens <= firstKey) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+    /** Parses the tokenized line; the checks and their order follow memcached's proto_text.c. */
+    private void command(List<Object> out) {
+        if (tokens.count() == 0) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
+        Verb verb = verb();
+        if (verb == null) {
+            out.add(tokens.startsWith(tokens.count() - 1, Wire.HTTP) ? HTTP_REQUEST : UNKNOWN_COMMAND);
+            return;
+        }
+        switch (verb) {
+            case GET, GETS, GAT, GATS -> retrieval(verb, out);
+            case SET, ADD, REPLACE, APPEND, PREPEND, CAS -> storage(verb, out);
+            case INCR, DECR -> arithmetic(verb, out);
+            case DELETE -> delete(out);
+            case TOUCH -> touch(out);
+            case FLUSH_ALL -> flushAll(out);
+            case VERBOSITY -> verbosity(out);
+            // version and quit ignore any arguments, as memcached does
+            case VERSION -> out.add(VersionCommand.INSTANCE);
+            case QUIT -> out.add(QuitCommand.INSTANCE);
+            // stats [args]\r\n: the arguments are the proxy's business; they are passed on, spaces collapsed
+            case STATS -> out.add(tokens.count() == 1 ? StatsCommand.GENERAL : new StatsCommand(tokens.join(1)));
+            default -> out.add(UNKNOWN_COMMAND);
+        }
+    }
+
+    private Verb verb() {
+        int length = tokens.length(0);
+        for (int i = 0; i < VERBS.length; i++) {
+            if (VERB_BYTES[i].length == length && tokens.is(0, VERB_BYTES[i])) {
+                return VERBS[i];
+            }
+        }
+        return null;
+    }
+
+    private void retrieval(Verb verb, List<Object> out) {
+        int n = tokens.count();
+        if (n < 2) {
+            out.add(UNKNOWN_COMMAND);
+            return;
+        }
+        int firstKey = 1;
         long exptime = 0;
-        if (firstKey == 2) {
-            exptime = Ascii.parseInt32(in, tokenStart[1], tokenEnd[1]);
-            if (exptime == Ascii.INVALID) {
-                error(out, INVALID_EXPTIME, false);
+        if (verb == Verb.GAT || verb == Verb.GATS) {
+            // gat|gats <exptime> <key>*\r\n
+            if (!tokens.parseS32(1)) {
+                out.add(INVALID_EXPTIME.loud);
+                return;
+            }
+            exptime = tokens.number();
+            firstKey = 2;
+            if (n == 2) {
+                out.add(UNKNOWN_COMMAND); // memcached answers a bare END; see docs/protocol.md
                 return;
             }
         }
-        List<byte[]> keys = new ArrayList<>(tokens - firstKey);
-        for (int t = firstKey; t < tokens; t++) {
-            byte[] key = key(in, t);
-            if (key == null) {
-                error(out, ErrorReply.BAD_COMMAND_LINE, false);
+        // get|gets <key>*\r\n
+        for (int i = firstKey; i < n; i++) {
+            if (tokens.length(i) > limits.maxKeyLength()) {
+                out.add(BAD_COMMAND_LINE.loud);
                 return;
             }
-            keys.add(key);
+        }
+        List<byte[]> keys;
+        if (n - firstKey == 1) {
+            byte[] key = key(firstKey);
+            if (key == null) {
+                out.add(BAD_COMMAND_LINE.loud);
+                return;
+            }
+            keys = List.of(key);
+        } else {
+            keys = new ArrayList<>(n - firstKey);
+            for (int i = firstKey; i < n; i++) {
+                byte[] key = key(i);
+                if (key == null) {
+                    out.add(BAD_COMMAND_LINE.loud);
+                    return;
+                }
+                keys.add(key);
+            }
         }
         out.add(new RetrievalCommand(verb, keys, exptime));
     }
 
-    // <set|add|replace|append|prepend> <key> <flags> <exptime> <bytes> [noreply]
-    // cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]
-    private void storage(ByteBuf in, List<Object> out, Verb verb) {
-        int fixed = verb == Verb.CAS ? 6 : 5;
-        if (tokens != fixed && tokens != fixed + 1) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+    /** Token {@code i} as a key, or null if it is not a valid key. */
+    private byte[] key(int i) {
+        if (tokens.length(i) > limits.maxKeyLength()) {
+            return null;
+        }
+        byte[] key = tokens.bytes(i);
+        return Wire.validKey(key, limits.maxKeyLength()) ? key : null;
+    }
+
+    private void storage(Verb verb, List<Object> out) {
+        // <command name> <key> <flags> <exptime> <bytes> [noreply]\r\n
+        // cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]\r\n
+        int n = tokens.count();
+        int required = verb == Verb.CAS ? 6 : 5;
+        if (n != required && n != required + 1) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
-        boolean noreply = noreplyAt(in, fixed);
-        byte[] key = key(in, 1);
-        long flags = Ascii.parseUnsigned(in, tokenStart[2], tokenEnd[2], 0xFFFFFFFFL);
-        long exptime = Ascii.parseInt32(in, tokenStart[3], tokenEnd[3]);
-        long length = Ascii.parseInt32(in, tokenStart[4], tokenEnd[4]);
-        long cas = 0;
-        boolean casOk = true;
-        if (verb == Verb.CAS) {
-            cas = Ascii.parseUnsigned64(in, tokenStart[5], tokenEnd[5], ok);
-            casOk = ok[0];
+        // memcached takes a last token "noreply" as noreply wherever it is, and from then on drops errors
+        boolean noreply = tokens.lastIsNoreply();
+        if (tokens.length(1) > limits.maxKeyLength() || !tokens.parseU32(2)) {
+            out.add(BAD_COMMAND_LINE.get(noreply));
+            return;
         }
-        if (key == null || flags == Ascii.INVALID || exptime == Ascii.INVALID || length == Ascii.INVALID
-                || !casOk || length < 0) {
-            error(out, ErrorReply.BAD_COMMAND_LINE, noreply);
+        int flags = (int) tokens.number();
+        if (!tokens.parseS32(3)) {
+            out.add(BAD_COMMAND_LINE.get(noreply));
+            return;
+        }
+        long exptime = tokens.number();
+        if (!tokens.parseS32(4)) {
+            out.add(BAD_COMMAND_LINE.get(noreply));
+            return;
+        }
+        long length = tokens.number();
+        long cas = 0;
+        if (verb == Verb.CAS) {
+            if (!tokens.parseU64(5)) {
+                out.add(BAD_COMMAND_LINE.get(noreply));
+                return;
+            }
+            cas = tokens.number();
+        }
+        if (length < 0 || length > Integer.MAX_VALUE - 2) {
+            out.add(BAD_COMMAND_LINE.get(noreply));
+            return;
+        }
+        byte[] key = key(1);
+        if (key == null) {
+            out.add(BAD_COMMAND_LINE.get(noreply));
             return;
         }
         if (length > limits.maxValueSize()) {
-            error(out, ErrorReply.OBJECT_TOO_LARGE, noreply);
+            out.add(OBJECT_TOO_LARGE.get(noreply));
             skipRemaining = length + 2;
             state = State.SKIP_DATA;
             return;
         }
-        pendingVerb = verb;
-        pendingKey = key;
-        pendingFlags = (int) flags;
-        pendingExptime = exptime;
-        pendingCas = cas;
-        pendingLength = (int) length;
-        pendingNoreply = noreply;
+        dataVerb = verb;
+        dataKey = key;
+        dataFlags = flags;
+        dataExptime = exptime;
+        dataCas = cas;
+        dataLength = (int) length;
+        dataNoreply = noreply;
         state = State.READ_DATA;
     }
 
-    // incr <key> <value> [noreply]  |  decr <key> <value> [noreply]
-    private void arithmetic(ByteBuf in, List<Object> out, Verb verb) {
-        if (tokens != 3 && tokens != 4) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+    private void arithmetic(Verb verb, List<Object> out) {
+        // incr|decr <key> <value> [noreply]\r\n
+        int n = tokens.count();
+        if (n != 3 && n != 4) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
-        boolean noreply = noreplyAt(in, 3);
-        byte[] key = key(in, 1);
+        boolean noreply = tokens.lastIsNoreply();
+        byte[] key = key(1);
         if (key == null) {
-            error(out, ErrorReply.BAD_COMMAND_LINE, noreply);
+            out.add(BAD_COMMAND_LINE.get(noreply));
             return;
         }
-        long delta = Ascii.parseUnsigned64(in, tokenStart[2], tokenEnd[2], ok);
-        if (!ok[0]) {
-            error(out, INVALID_DELTA, noreply);
+        if (!tokens.parseU64(2)) {
+            out.add(INVALID_DELTA.get(noreply));
             return;
         }
-        out.add(new ArithmeticCommand(verb, key, delta, noreply));
+        out.add(new ArithmeticCommand(verb, key, tokens.number(), noreply));
     }
 
-    // delete <key> [0] [noreply]   (the legacy hold time must be 0)
-    private void delete(ByteBuf in, List<Object> out) {
-        if (tokens < 2 || tokens > 4) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+    private void delete(List<Object> out) {
+        // delete <key> [0] [noreply]\r\n   (the 0 is a relic of the removed hold time)
+        int n = tokens.count();
+        if (n < 2 || n > 4) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
-        boolean noreply = noreplyAt(in, tokens - 1);
-        if (tokens > 2) {
-            boolean holdIsZero = tokenIs(in, 2, ZERO);
-            boolean valid = tokens == 3 ? holdIsZero || noreply : holdIsZero && noreply;
+        boolean noreply = false;
+        if (n > 2) {
+            boolean zero = tokens.is(2, Wire.ZERO);
+            noreply = tokens.lastIsNoreply();
+            boolean valid = n == 3 ? zero || noreply : zero && noreply;
             if (!valid) {
-                error(out, DELETE_USAGE, noreply);
+                out.add(DELETE_USAGE.get(noreply));
                 return;
             }
         }
-        byte[] key = key(in, 1);
+        byte[] key = key(1);
         if (key == null) {
-            error(out, ErrorReply.BAD_COMMAND_LINE, noreply);
+            out.add(BAD_COMMAND_LINE.get(noreply));
             return;
         }
         out.add(new DeleteCommand(key, noreply));
     }
 
-    // touch <key> <exptime> [noreply]
-    private void touch(ByteBuf in, List<Object> out) {
-        if (tokens != 3 && tokens != 4) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+    private void touch(List<Object> out) {
+        // touch <key> <exptime> [noreply]\r\n
+        int n = tokens.count();
+        if (n != 3 && n != 4) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
-        boolean noreply = noreplyAt(in, 3);
-        byte[] key = key(in, 1);
+        boolean noreply = tokens.lastIsNoreply();
+        byte[] key = key(1);
         if (key == null) {
-            error(out, ErrorReply.BAD_COMMAND_LINE, noreply);
+            out.add(BAD_COMMAND_LINE.get(noreply));
             return;
         }
-        long exptime = Ascii.parseInt32(in, tokenStart[2], tokenEnd[2]);
-        if (exptime == Ascii.INVALID) {
-            error(out, INVALID_EXPTIME, noreply);
+        if (!tokens.parseS32(2)) {
+            out.add(INVALID_EXPTIME.get(noreply));
             return;
         }
-        out.add(new TouchCommand(key, exptime, noreply));
+        out.add(new TouchCommand(key, tokens.number(), noreply));
     }
 
-    // flush_all [delay] [noreply]
-    private void flushAll(ByteBuf in, List<Object> out) {
-        if (tokens > 3) {
-            out.add(new ProtocolError(ErrorReply.UNKNOWN_COMMAND, false));
+    private void flushAll(List<Object> out) {
+        // flush_all [delay] [noreply]\r\n
+        int n = tokens.count();
+        if (n > 3) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
-        boolean noreply = noreplyAt(in, tokens - 1) && tokens > 1;
+        boolean noreply = tokens.lastIsNoreply();
         long delay = FlushAllCommand.NO_DELAY;
-        if (tokens == 3 || tokens == 2 && !noreply) {
-            delay = Ascii.parseInt32(in, tokenStart[1], tokenEnd[1]);
-            if (delay == Ascii.INVALID) {
-                error(out, ErrorReply.BAD_COMMAND_LINE, noreply);
+        if (n != (noreply ? 2 : 1)) {
+            if (!tokens.parseS32(1)) {
+                out.add(INVALID_EXPTIME.get(noreply));
                 return;
             }
-            delay = Math.max(0, delay); // memcached takes a negative delay as "now"
+            // memcached flushes at once for any delay <= 0
+            delay = Math.max(0, tokens.number());
         }
         out.add(new FlushAllCommand(delay, noreply));
     }
 
-    // stats [args]
-    private void stats(ByteBuf in, List<Object> out) {
-        if (tokens == 1) {
-            out.add(StatsCommand.GENERAL);
+    private void verbosity(List<Object> out) {
+        // verbosity <level> [noreply]\r\n
+        int n = tokens.count();
+        if (n != 2 && n != 3) {
+            out.add(UNKNOWN_COMMAND);
             return;
         }
-        String args = in.toString(tokenStart[1], tokenEnd[tokens - 1] - tokenStart[1], StandardCharsets.US_ASCII);
-        out.add(new StatsCommand(args.replaceAll(" +", " ")));
+        boolean noreply = tokens.lastIsNoreply();
+        if (!tokens.parseU32(1)) {
+            out.add(BAD_COMMAND_LINE.get(noreply));
+            return;
+        }
+        out.add(new VerbosityCommand((int) Math.min(tokens.number(), Integer.MAX_VALUE), noreply));
     }
 
-    // verbosity <level> [noreply]
-    private void verbosity(ByteBuf in, List<Object> out) {
-        boolean noreply = noreplyAt(in, 2);
-        long level = Ascii.parseUnsigned(in, tokenStart[1], tokenEnd[1], Integer.MAX_VALUE);
-        out.add(new VerbosityCommand(level == Ascii.INVALID ? 0 : (int) level, noreply));
-    }
+    /** An error as sent, and as dropped for a noreply command; both made once. */
+    private static final class Answer {
+        final ProtocolError loud;
+        final ProtocolError silent;
 
-    @Override
-    protected void handlerRemoved0(ChannelHandlerContext ctx) {
-        pendingKey = null;
+        Answer(ErrorReply reply) {
+            loud = new ProtocolError(reply, false);
+            silent = new ProtocolError(reply, false, true);
+        }
+
+        ProtocolError get(boolean noreply) {
+            return noreply ? silent : loud;
+        }
     }
 }

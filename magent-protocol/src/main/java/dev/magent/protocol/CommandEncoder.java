@@ -2,139 +2,210 @@ package dev.magent.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToMessageEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Client side of the text protocol: {@link Command}s to bytes. A storage command's data is forwarded as a
- * retained duplicate of its buffer, never copied.
+ * Client side: {@link Command}s to bytes. The command line goes into one small pooled buffer; a storage
+ * command's value is forwarded as a retained duplicate of its buffer, never copied, so the same command can
+ * be written to several servers (each write has its own reader index). The encoder releases the command it
+ * consumes: retain a command before writing it to more than one channel.
+ *
+ * <p>A command that cannot be framed safely (a key with a space or control character, or empty; a CR or LF
+ * in stats arguments or meta flags) fails the write with an {@link EncoderException} before any byte is
+ * written, so it can never smuggle a second command to the server.
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public final class CommandEncoder extends MessageToMessageEncoder<Command> {
-    private static final byte[] CRLF = {'\r', '\n'};
-    private static final byte[] NOREPLY = " noreply".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[][] VERB_SPACE = new byte[Verb.values().length][];
+    private static final byte[][] VERB_SP = new byte[Verb.values().length][];
+    private static final byte[] VERSION_LINE = Wire.ascii("version\r\n");
+    private static final byte[] QUIT_LINE = Wire.ascii("quit\r\n");
 
     static {
-        for (Verb v : Verb.values()) {
-            VERB_SPACE[v.ordinal()] = (v.wireName() + " ").getBytes(StandardCharsets.US_ASCII);
+        for (Verb verb : Verb.values()) {
+            VERB_SP[verb.ordinal()] = (verb.wireName() + " ").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         }
     }
 
+    /** An encoder for every {@link Command}. */
     public CommandEncoder() {
         super(Command.class);
     }
 
     @Override
     protected void encode(ChannelHandlerContext ctx, Command msg, List<Object> out) {
-        if (msg instanceof RetrievalCommand r) {
-            // get|gets <key>*  |  gat|gats <exptime> <key>*
-            int size = 16;
-            for (byte[] k : r.keys()) {
-                size += k.length + 1;
+        if (msg instanceof RetrievalCommand get) {
+            encodeRetrieval(ctx, get, out);
+        } else if (msg instanceof StorageCommand store) {
+            encodeStorage(ctx, store, out);
+        } else if (msg instanceof ArithmeticCommand arithmetic) {
+            // incr|decr <key> <value> [noreply]\r\n
+            byte[] key = requireKey(arithmetic.key());
+            ByteBuf buf = line(ctx, arithmetic.verb(), key.length + 1 + Decimal.length(arithmetic.delta()),
+                    arithmetic.noreply());
+            buf.writeBytes(key).writeByte(Wire.SP);
+            Decimal.write(buf, arithmetic.delta());
+            out.add(end(buf, arithmetic.noreply()));
+        } else if (msg instanceof DeleteCommand delete) {
+            // delete <key> [noreply]\r\n
+            byte[] key = requireKey(delete.key());
+            ByteBuf buf = line(ctx, Verb.DELETE, key.length, delete.noreply());
+            out.add(end(buf.writeBytes(key), delete.noreply()));
+        } else if (msg instanceof TouchCommand touch) {
+            // touch <key> <exptime> [noreply]\r\n
+            byte[] key = requireKey(touch.key());
+            ByteBuf buf = line(ctx, Verb.TOUCH, key.length + 1 + signedLength(touch.exptime()), touch.noreply());
+            buf.writeBytes(key).writeByte(Wire.SP);
+            writeSigned(buf, touch.exptime());
+            out.add(end(buf, touch.noreply()));
+        } else if (msg instanceof FlushAllCommand flush) {
+            // flush_all [delay] [noreply]\r\n
+            boolean hasDelay = flush.delay() != FlushAllCommand.NO_DELAY;
+            ByteBuf buf = line(ctx, Verb.FLUSH_ALL, hasDelay ? Decimal.length(flush.delay()) : 0, flush.noreply());
+            if (hasDelay) {
+                Decimal.write(buf, flush.delay());
+            } else {
+                buf.writerIndex(buf.writerIndex() - 1); // no argument: drop the space after the verb
             }
-            ByteBuf b = ctx.alloc().buffer(size);
-            b.writeBytes(VERB_SPACE[r.verb().ordinal()]);
-            if (r.verb() == Verb.GAT || r.verb() == Verb.GATS) {
-                Ascii.writeSignedDecimal(b, r.exptime());
-                b.writeByte(' ');
+            out.add(end(buf, flush.noreply()));
+        } else if (msg instanceof VerbosityCommand verbosity) {
+            // verbosity <level> [noreply]\r\n
+            ByteBuf buf = line(ctx, Verb.VERBOSITY, signedLength(verbosity.level()), verbosity.noreply());
+            writeSigned(buf, verbosity.level());
+            out.add(end(buf, verbosity.noreply()));
+        } else if (msg instanceof StatsCommand stats) {
+            // stats [args]\r\n
+            String args = stats.arguments();
+            if (!Wire.oneLine(args)) {
+                throw new EncoderException("stats arguments with a CR or LF");
             }
-            List<byte[]> keys = r.keys();
-            for (int i = 0; i < keys.size(); i++) {
-                if (i > 0) {
-                    b.writeByte(' ');
-                }
-                b.writeBytes(keys.get(i));
+            ByteBuf buf = line(ctx, Verb.STATS, ByteBufUtil.utf8Bytes(args), false);
+            if (args.isEmpty()) {
+                buf.writerIndex(buf.writerIndex() - 1);
+            } else {
+                ByteBufUtil.writeUtf8(buf, args);
             }
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof StorageCommand s) {
-            // <verb> <key> <flags> <exptime> <bytes> [<cas unique>] [noreply]\r\n<data>\r\n
-            ByteBuf b = ctx.alloc().buffer(s.key().length + 64);
-            b.writeBytes(VERB_SPACE[s.verb().ordinal()]).writeBytes(s.key()).writeByte(' ');
-            Ascii.writeDecimal(b, Integer.toUnsignedLong(s.flags()));
-            b.writeByte(' ');
-            Ascii.writeSignedDecimal(b, s.exptime());
-            b.writeByte(' ');
-            Ascii.writeDecimal(b, s.value().readableBytes());
-            if (s.verb() == Verb.CAS) {
-                b.writeByte(' ');
-                Ascii.writeUnsignedDecimal(b, s.casUnique());
-            }
-            noreply(b, s.noreply());
-            out.add(b.writeBytes(CRLF));
-            out.add(s.value().retainedDuplicate());
-            out.add(Unpooled.wrappedBuffer(CRLF));
-        } else if (msg instanceof ArithmeticCommand a) {
-            // incr|decr <key> <value> [noreply]
-            ByteBuf b = ctx.alloc().buffer(a.key().length + 40);
-            b.writeBytes(VERB_SPACE[a.verb().ordinal()]).writeBytes(a.key()).writeByte(' ');
-            Ascii.writeUnsignedDecimal(b, a.delta());
-            noreply(b, a.noreply());
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof DeleteCommand d) {
-            // delete <key> [noreply]
-            ByteBuf b = ctx.alloc().buffer(d.key().length + 20);
-            b.writeBytes(VERB_SPACE[Verb.DELETE.ordinal()]).writeBytes(d.key());
-            noreply(b, d.noreply());
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof TouchCommand t) {
-            // touch <key> <exptime> [noreply]
-            ByteBuf b = ctx.alloc().buffer(t.key().length + 32);
-            b.writeBytes(VERB_SPACE[Verb.TOUCH.ordinal()]).writeBytes(t.key()).writeByte(' ');
-            Ascii.writeSignedDecimal(b, t.exptime());
-            noreply(b, t.noreply());
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof FlushAllCommand f) {
-            // flush_all [delay] [noreply]
-            ByteBuf b = ctx.alloc().buffer(40);
-            b.writeCharSequence("flush_all", StandardCharsets.US_ASCII);
-            if (f.delay() != FlushAllCommand.NO_DELAY) {
-                b.writeByte(' ');
-                Ascii.writeDecimal(b, f.delay());
-            }
-            noreply(b, f.noreply());
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof MetaGetCommand m) {
-            // mg <key> <flag>*
-            ByteBuf b = ctx.alloc().buffer(m.key().length + 32);
-            b.writeBytes(VERB_SPACE[Verb.MG.ordinal()]).writeBytes(m.key());
-            for (String flag : m.flags()) {
-                b.writeByte(' ');
-                ByteBufUtil.writeUtf8(b, flag);
-            }
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof StatsCommand s) {
-            // stats [args]
-            ByteBuf b = ctx.alloc().buffer(16 + s.arguments().length());
-            b.writeCharSequence("stats", StandardCharsets.US_ASCII);
-            if (!s.arguments().isEmpty()) {
-                b.writeByte(' ');
-                ByteBufUtil.writeUtf8(b, s.arguments());
-            }
-            out.add(b.writeBytes(CRLF));
-        } else if (msg instanceof VerbosityCommand v) {
-            // verbosity <level> [noreply]
-            ByteBuf b = ctx.alloc().buffer(32);
-            b.writeBytes(VERB_SPACE[Verb.VERBOSITY.ordinal()]);
-            Ascii.writeDecimal(b, v.level());
-            noreply(b, v.noreply());
-            out.add(b.writeBytes(CRLF));
+            out.add(end(buf, false));
         } else if (msg instanceof VersionCommand) {
-            out.add(Unpooled.wrappedBuffer("version\r\n".getBytes(StandardCharsets.US_ASCII)));
+            // version\r\n
+            out.add(ctx.alloc().ioBuffer(VERSION_LINE.length).writeBytes(VERSION_LINE));
         } else if (msg instanceof QuitCommand) {
-            out.add(Unpooled.wrappedBuffer("quit\r\n".getBytes(StandardCharsets.US_ASCII)));
+            // quit\r\n
+            out.add(ctx.alloc().ioBuffer(QUIT_LINE.length).writeBytes(QUIT_LINE));
+        } else if (msg instanceof MetaGetCommand mg) {
+            encodeMetaGet(ctx, mg, out);
         } else {
-            throw new IllegalArgumentException("cannot encode " + msg);
+            throw new EncoderException("unknown command type: " + msg.getClass().getName());
         }
     }
 
-    private static void noreply(ByteBuf b, boolean noreply) {
+    private static void encodeRetrieval(ChannelHandlerContext ctx, RetrievalCommand get, List<Object> out) {
+        // get|gets <key>*\r\n  |  gat|gats <exptime> <key>*\r\n
+        boolean touch = get.verb() == Verb.GAT || get.verb() == Verb.GATS;
+        int size = touch ? signedLength(get.exptime()) : -1;
+        List<byte[]> keys = get.keys();
+        for (int i = 0; i < keys.size(); i++) {
+            size += 1 + requireKey(keys.get(i)).length;
+        }
+        ByteBuf buf = line(ctx, get.verb(), size, false);
+        if (touch) {
+            writeSigned(buf, get.exptime());
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            if (touch || i > 0) {
+                buf.writeByte(Wire.SP);
+            }
+            buf.writeBytes(keys.get(i));
+        }
+        out.add(end(buf, false));
+    }
+
+    private static void encodeStorage(ChannelHandlerContext ctx, StorageCommand store, List<Object> out) {
+        // <command name> <key> <flags> <exptime> <bytes> [noreply]\r\n<data block>\r\n
+        // cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]\r\n<data block>\r\n
+        byte[] key = requireKey(store.key());
+        long flags = Integer.toUnsignedLong(store.flags());
+        int length = store.value().readableBytes();
+        boolean cas = store.verb() == Verb.CAS;
+        int size = key.length + 1 + Decimal.length(flags) + 1 + signedLength(store.exptime()) + 1
+                + Decimal.length(length) + (cas ? 1 + Decimal.length(store.casUnique()) : 0);
+        ByteBuf text = line(ctx, store.verb(), size + 2, store.noreply()); // + the CRLF after the data
+        try {
+            text.writeBytes(key).writeByte(Wire.SP);
+            Decimal.write(text, flags);
+            text.writeByte(Wire.SP);
+            writeSigned(text, store.exptime());
+            text.writeByte(Wire.SP);
+            Decimal.write(text, length);
+            if (cas) {
+                text.writeByte(Wire.SP);
+                Decimal.write(text, store.casUnique());
+            }
+            end(text, store.noreply());
+            out.add(text.readRetainedSlice(text.readableBytes()));
+            if (length > 0) {
+                out.add(store.value().retainedDuplicate());
+            }
+            out.add(text.writeBytes(Wire.CRLF).retain());
+        } finally {
+            text.release();
+        }
+    }
+
+    private static void encodeMetaGet(ChannelHandlerContext ctx, MetaGetCommand mg, List<Object> out) {
+        // mg <key> <flag>*\r\n
+        byte[] key = requireKey(mg.key());
+        int size = key.length;
+        for (String flag : mg.flags()) {
+            if (flag.isEmpty() || !Wire.oneLine(flag) || flag.indexOf(' ') >= 0) {
+                throw new EncoderException("a meta flag must be one word: '" + flag + "'");
+            }
+            size += 1 + ByteBufUtil.utf8Bytes(flag);
+        }
+        ByteBuf buf = line(ctx, Verb.MG, size, false).writeBytes(key);
+        for (String flag : mg.flags()) {
+            buf.writeByte(Wire.SP);
+            ByteBufUtil.writeUtf8(buf, flag);
+        }
+        out.add(end(buf, false));
+    }
+
+    /** A buffer for a line of {@code argumentsLength} bytes of arguments, holding "<verb> " already. */
+    private static ByteBuf line(ChannelHandlerContext ctx, Verb verb, int argumentsLength, boolean noreply) {
+        byte[] verbSp = VERB_SP[verb.ordinal()];
+        int size = verbSp.length + argumentsLength + (noreply ? Wire.SP_NOREPLY.length : 0) + 2;
+        return ctx.alloc().ioBuffer(size).writeBytes(verbSp);
+    }
+
+    /** Ends a line: " noreply" if asked, then CRLF. */
+    private static ByteBuf end(ByteBuf buf, boolean noreply) {
         if (noreply) {
-            b.writeBytes(NOREPLY);
+            buf.writeBytes(Wire.SP_NOREPLY);
+        }
+        return buf.writeBytes(Wire.CRLF);
+    }
+
+    private static byte[] requireKey(byte[] key) {
+        if (!Wire.validKey(key, Integer.MAX_VALUE)) {
+            throw new EncoderException("a key must be non-empty, without spaces or control characters: '"
+                    + Keys.toString(key).replace("\r", "\\r").replace("\n", "\\n") + "'");
+        }
+        return key;
+    }
+
+    private static int signedLength(long value) {
+        return value < 0 ? 1 + Decimal.length(-value) : Decimal.length(value);
+    }
+
+    private static void writeSigned(ByteBuf buf, long value) {
+        if (value < 0) {
+            buf.writeByte('-');
+            Decimal.write(buf, -value);
+        } else {
+            Decimal.write(buf, value);
         }
     }
 }

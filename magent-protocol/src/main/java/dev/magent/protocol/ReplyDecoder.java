@@ -1,7 +1,9 @@
 package dev.magent.protocol;
 
+import static dev.magent.protocol.Wire.CR;
+import static dev.magent.protocol.Wire.LF;
+
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
@@ -9,299 +11,379 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Client side of the text protocol: reply bytes to {@link Reply}s. Replies are self-describing, so no
- * knowledge of the requests is needed: {@code VALUE} lines are gathered up to {@code END} into one
- * {@link ValuesReply}, {@code STAT} lines into one {@link StatsReply} (a bare {@code END} is an empty
- * {@link ValuesReply}). Value data stays a retained slice of the input.
- *
- * <p>A reply that cannot be parsed yields one {@link ProtocolError} with {@code closeConnection} set, and
- * everything after it is discarded: the stream can no longer be matched to requests.
+ * Client side: reply bytes to {@link Reply}s. Replies describe themselves, so no knowledge of the requests
+ * is needed:
+ * <ul>
+ *   <li>{@code VALUE} lines (with their data) up to {@code END} become one {@link ValuesReply}; a bare
+ *       {@code END} is {@link ValuesReply#EMPTY} (an empty {@code stats} reply looks the same);</li>
+ *   <li>{@code STAT} lines up to {@code END} become one {@link StatsReply};</li>
+ *   <li>a line of digits is a {@link NumberReply} (unsigned 64-bit);</li>
+ *   <li>{@code STORED}, {@code NOT_STORED}, {@code EXISTS}, {@code NOT_FOUND}, {@code DELETED},
+ *       {@code TOUCHED}, {@code OK} are {@link StatusReply}s; {@code VERSION <v>} a {@link VersionReply};
+ *       {@code ERROR}, {@code CLIENT_ERROR <m>}, {@code SERVER_ERROR <m>} {@link ErrorReply}s (an error
+ *       line in the middle of VALUE or STAT lines ends that reply: the partial items are dropped);</li>
+ *   <li>meta replies {@code VA <size> <flags>*} (with data), {@code HD}, {@code EN}, {@code NF}, {@code NS},
+ *       {@code EX}, {@code MN} become {@link MetaReply}s.</li>
+ * </ul>
+ * Data blocks are retained slices of the received bytes, never copied and never allocated up front from
+ * the declared size. Anything else, a line longer than {@link ProtocolLimits#maxLineLength()} or a data
+ * block larger than {@link ProtocolLimits#maxValueSize()}, yields one {@link ProtocolError} with
+ * {@code closeConnection} set, since the stream can no longer be matched to requests; all further input is
+ * then discarded. Partially aggregated values are released on such an error, at end of input and when the
+ * decoder is removed.
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public final class ReplyDecoder extends ByteToMessageDecoder {
-    private enum State { READ_LINE, READ_VALUE, READ_META_VALUE, DISCARD }
+    /** Where the decoder is in the reply stream. */
+    enum State {
+        /** Waiting for a whole reply line. */
+        READ_LINE,
+        /** A {@code VALUE} line was read: waiting for its data block and CRLF. */
+        READ_VALUE_DATA,
+        /** A {@code VA} line was read: waiting for its data block and CRLF. */
+        READ_META_DATA,
+        /** After an unparsable reply: everything else is ignored. */
+        DISCARD
+    }
 
-    private static final byte[] VALUE = bytes("VALUE");
-    private static final byte[] END = bytes("END");
-    private static final byte[] STAT = bytes("STAT");
-    private static final byte[] VERSION = bytes("VERSION");
-    private static final byte[] ERROR = bytes("ERROR");
-    private static final byte[] CLIENT_ERROR = bytes("CLIENT_ERROR");
-    private static final byte[] SERVER_ERROR = bytes("SERVER_ERROR");
-    private static final byte[] VA = bytes("VA");
-    private static final byte[][] STATUS = new byte[StatusReply.values().length][];
-    private static final String[] META_CODES = {"HD", "EN", "NF", "NS", "EX", "MN"};
+    private static final StatusReply[] STATUSES = StatusReply.values();
+    private static final byte[][] STATUS_BYTES = new byte[STATUSES.length][];
 
     static {
-        for (StatusReply s : StatusReply.values()) {
-            STATUS[s.ordinal()] = bytes(s.name());
+        for (int i = 0; i < STATUSES.length; i++) {
+            STATUS_BYTES[i] = Wire.ascii(STATUSES[i].name());
         }
     }
 
     private final ProtocolLimits limits;
-    private final boolean[] ok = new boolean[1];
+    private final LineTokens tokens = new LineTokens();
     private State state = State.READ_LINE;
-    private List<Value> values;
-    private List<Stat> stats;
-    // the VALUE or VA line whose data is awaited
-    private byte[] pendingKey;
-    private int pendingFlags;
-    private long pendingCas;
-    private int pendingLength;
-    private String pendingMetaCode;
-    private List<String> pendingMetaFlags;
+    /** Bytes of the current, incomplete line already searched for LF. */
+    private int scanned;
 
+    /** VALUE items of the reply being aggregated, or null when not in a VALUE reply. */
+    private List<Value> values;
+    /** STAT lines of the reply being aggregated, or null when not in a STAT reply. */
+    private List<Stat> stats;
+
+    // The VALUE or VA line waiting for its data block.
+    private byte[] dataKey;
+    private int dataFlags;
+    private long dataCas;
+    private int dataLength;
+    private List<String> dataMetaFlags;
+
+    /** A decoder with memcached's limits. */
     public ReplyDecoder() {
         this(ProtocolLimits.DEFAULT);
     }
 
+    /**
+     * A decoder with the given limits.
+     *
+     * @param limits the line limit and the largest data block accepted from the server
+     */
     public ReplyDecoder(ProtocolLimits limits) {
         this.limits = limits;
     }
 
-    private static byte[] bytes(String s) {
-        return s.getBytes(StandardCharsets.US_ASCII);
+    /** The state, for tests. */
+    State state() {
+        return state;
     }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        while (in.isReadable()) {
-            switch (state) {
-                case READ_LINE -> {
-                    if (!readLine(in, out)) {
-                        return;
-                    }
-                }
-                case READ_VALUE, READ_META_VALUE -> {
-                    if (in.readableBytes() < pendingLength + 2) {
-                        return;
-                    }
-                    ByteBuf data = in.readRetainedSlice(pendingLength);
-                    if (in.readByte() != '\r' || in.readByte() != '\n') {
-                        data.release();
-                        fail(in, out, "value not followed by CRLF");
-                        return;
-                    }
-                    if (state == State.READ_VALUE) {
-                        if (values == null) {
-                            values = new ArrayList<>(4);
-                        }
-                        values.add(new Value(pendingKey, pendingFlags, data, pendingCas));
-                    } else {
-                        out.add(new MetaReply(pendingMetaCode, pendingMetaFlags, data));
-                    }
-                    state = State.READ_LINE;
-                }
-                case DISCARD -> {
-                    in.skipBytes(in.readableBytes());
-                    return;
-                }
-            }
-        }
+        boolean progress;
+        do {
+            progress = switch (state) {
+                case READ_LINE -> readLine(in, out);
+                case READ_VALUE_DATA, READ_META_DATA -> readData(in, out);
+                case DISCARD -> discard(in);
+            };
+        } while (progress);
     }
 
-    private boolean readLine(ByteBuf in, List<Object> out) {
-        int start = in.readerIndex();
-        int eol = in.indexOf(start, in.writerIndex(), (byte) '\n');
-        if (eol < 0) {
-            if (in.readableBytes() > limits.maxLineLength()) {
-                fail(in, out, "reply line longer than " + limits.maxLineLength() + " bytes");
-            }
-            return false;
-        }
-        int end = eol > start && in.getByte(eol - 1) == '\r' ? eol - 1 : eol;
-        in.readerIndex(eol + 1);
-        int sp = in.indexOf(start, end, (byte) ' ');
-        int wordEnd = sp < 0 ? end : sp;
-        if (values != null || stats != null) {
-            // inside a multi-line reply only its own lines, its END, or an error may follow
-            if (!(Ascii.equals(in, start, wordEnd, VALUE) && stats == null)
-                    && !(Ascii.equals(in, start, wordEnd, STAT) && values == null)
-                    && !Ascii.equals(in, start, wordEnd, END)
-                    && !isError(in, start, wordEnd)) {
-                fail(in, out, "unexpected line inside a multi-line reply");
-                return false;
-            }
-        }
-        if (Ascii.equals(in, start, wordEnd, VALUE)) {
-            return valueLine(in, out, wordEnd, end);
-        }
-        if (Ascii.equals(in, start, wordEnd, END) && sp < 0) {
-            if (stats != null) {
-                out.add(new StatsReply(stats));
-            } else {
-                out.add(values == null ? ValuesReply.EMPTY : new ValuesReply(values));
-            }
-            values = null;
-            stats = null;
-            return true;
-        }
-        if (Ascii.equals(in, start, wordEnd, STAT) && sp >= 0) {
-            int nameEnd = in.indexOf(sp + 1, end, (byte) ' ');
-            if (nameEnd < 0) {
-                nameEnd = end;
-            }
-            if (stats == null) {
-                stats = new ArrayList<>(64);
-            }
-            String name = in.toString(sp + 1, nameEnd - sp - 1, StandardCharsets.UTF_8);
-            String value = nameEnd < end ? in.toString(nameEnd + 1, end - nameEnd - 1, StandardCharsets.UTF_8) : "";
-            stats.add(new Stat(name, value));
-            return true;
-        }
-        if (sp < 0) {
-            for (StatusReply s : StatusReply.values()) {
-                if (Ascii.equals(in, start, end, STATUS[s.ordinal()])) {
-                    out.add(s);
-                    return true;
-                }
-            }
-            long n = Ascii.parseUnsigned64(in, start, end, ok);
-            if (ok[0]) {
-                out.add(new NumberReply(n));
-                return true;
-            }
-        }
-        if (isError(in, start, wordEnd)) {
-            releaseValues();
-            ErrorReply.Kind kind = Ascii.equals(in, start, wordEnd, ERROR) ? ErrorReply.Kind.ERROR
-                    : Ascii.equals(in, start, wordEnd, CLIENT_ERROR) ? ErrorReply.Kind.CLIENT_ERROR
-                    : ErrorReply.Kind.SERVER_ERROR;
-            // a stray CR inside the line must not end up in a one-line error
-            String message = sp < 0 ? "" : in.toString(sp + 1, end - sp - 1, StandardCharsets.UTF_8).replace('\r', ' ');
-            out.add(new ErrorReply(kind, message));
-            return true;
-        }
-        if (Ascii.equals(in, start, wordEnd, VERSION) && sp >= 0) {
-            out.add(new VersionReply(in.toString(sp + 1, end - sp - 1, StandardCharsets.UTF_8)));
-            return true;
-        }
-        return metaLine(in, out, start, wordEnd, end);
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        super.decodeLast(ctx, in, out);
+        // the connection ended inside a reply: what was gathered of it cannot be delivered
+        releasePartial();
     }
 
-    private static boolean isError(ByteBuf in, int start, int wordEnd) {
-        return Ascii.equals(in, start, wordEnd, ERROR) || Ascii.equals(in, start, wordEnd, CLIENT_ERROR)
-                || Ascii.equals(in, start, wordEnd, SERVER_ERROR);
-    }
-
-    // VALUE <key> <flags> <bytes> [<cas unique>]
-    private boolean valueLine(ByteBuf in, List<Object> out, int from, int end) {
-        int[] t = new int[8];
-        int n = fields(in, from, end, t);
-        if (n != 3 && n != 4) {
-            fail(in, out, "bad VALUE line");
-            return false;
-        }
-        int keyLen = t[1] - t[0];
-        long flags = Ascii.parseUnsigned(in, t[2], t[3], 0xFFFFFFFFL);
-        long length = Ascii.parseUnsigned(in, t[4], t[5], limits.maxValueSize());
-        long cas = Value.NO_CAS;
-        if (n == 4) {
-            cas = Ascii.parseUnsigned64(in, t[6], t[7], ok);
-            if (!ok[0]) {
-                fail(in, out, "bad cas unique");
-                return false;
-            }
-        }
-        if (keyLen < 1 || keyLen > limits.maxKeyLength() || flags == Ascii.INVALID || length == Ascii.INVALID) {
-            fail(in, out, "bad VALUE line");
-            return false;
-        }
-        if (values == null) {
-            values = new ArrayList<>(4);
-        }
-        pendingKey = ByteBufUtil.getBytes(in, t[0], keyLen);
-        pendingFlags = (int) flags;
-        pendingLength = (int) length;
-        pendingCas = cas;
-        state = State.READ_VALUE;
-        return true;
-    }
-
-    // VA <size> <flag>*  |  HD|EN|NF|NS|EX|MN <flag>*
-    private boolean metaLine(ByteBuf in, List<Object> out, int start, int wordEnd, int end) {
-        String code = in.toString(start, wordEnd - start, StandardCharsets.US_ASCII);
-        List<String> flags = new ArrayList<>(4);
-        int[] t = new int[64];
-        int n = fields(in, wordEnd, end, t);
-        if (n < 0) {
-            fail(in, out, "too many fields in a meta reply");
-            return false;
-        }
-        if (Ascii.equals(in, start, wordEnd, VA)) {
-            long length = n < 1 ? Ascii.INVALID : Ascii.parseUnsigned(in, t[0], t[1], limits.maxValueSize());
-            if (length == Ascii.INVALID) {
-                fail(in, out, "bad VA line");
-                return false;
-            }
-            for (int i = 1; i < n; i++) {
-                flags.add(in.toString(t[2 * i], t[2 * i + 1] - t[2 * i], StandardCharsets.US_ASCII));
-            }
-            pendingMetaCode = code;
-            pendingMetaFlags = flags;
-            pendingLength = (int) length;
-            state = State.READ_META_VALUE;
-            return true;
-        }
-        for (String c : META_CODES) {
-            if (c.equals(code)) {
-                for (int i = 0; i < n; i++) {
-                    flags.add(in.toString(t[2 * i], t[2 * i + 1] - t[2 * i], StandardCharsets.US_ASCII));
-                }
-                out.add(new MetaReply(code, flags, null));
-                return true;
-            }
-        }
-        fail(in, out, "unknown reply '" + (code.length() > 40 ? code.substring(0, 40) : code) + "'");
-        return false;
-    }
-
-    /** Space-separated fields after {@code from}, as start/end pairs into t; -1 if more than fit. */
-    private static int fields(ByteBuf in, int from, int end, int[] t) {
-        int n = 0;
-        int i = from;
-        while (i < end) {
-            while (i < end && in.getByte(i) == ' ') {
-                i++;
-            }
-            if (i >= end) {
-                break;
-            }
-            if (2 * n + 1 >= t.length) {
-                return -1;
-            }
-            t[2 * n] = i;
-            while (i < end && in.getByte(i) != ' ') {
-                i++;
-            }
-            t[2 * n + 1] = i;
-            n++;
-        }
-        return n;
-    }
-
-    private void fail(ByteBuf in, List<Object> out, String why) {
-        releaseValues();
-        stats = null;
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        releasePartial();
+        tokens.clear();
         state = State.DISCARD;
-        in.skipBytes(in.readableBytes());
-        // what the server sent may hold any byte: keep the error one printable line
-        String printable = why.replace('\r', ' ').replace('\n', ' ');
-        out.add(new ProtocolError(ErrorReply.server("bad reply from server: " + printable), true));
     }
 
-    private void releaseValues() {
+    private void releasePartial() {
         if (values != null) {
             for (Value v : values) {
                 v.data().release();
             }
             values = null;
         }
+        stats = null;
+        dataKey = null;
+        dataMetaFlags = null;
     }
 
-    @Override
-    protected void handlerRemoved0(ChannelHandlerContext ctx) {
-        releaseValues();
+    private boolean readLine(ByteBuf in, List<Object> out) {
+        int start = in.readerIndex();
+        int limit = in.writerIndex();
+        if (start == limit) {
+            return false;
+        }
+        int eol = in.indexOf(start + scanned, limit, LF);
+        if (eol < 0) {
+            scanned = limit - start;
+            if (scanned - 1 > limits.maxLineLength()) {
+                fail(in, out, "reply line longer than " + limits.maxLineLength() + " bytes");
+            }
+            return false;
+        }
+        scanned = 0;
+        int end = eol > start && in.getByte(eol - 1) == CR ? eol - 1 : eol;
+        if (end - start > limits.maxLineLength()) {
+            fail(in, out, "reply line longer than " + limits.maxLineLength() + " bytes");
+            return false;
+        }
+        tokens.split(in, start, end);
+        String problem;
+        try {
+            problem = reply(in, start, end, out);
+        } finally {
+            tokens.clear();
+        }
+        if (problem != null) {
+            fail(in, out, problem + ": '" + printable(in, start, end) + "'");
+            return false;
+        }
+        in.readerIndex(eol + 1);
+        return true;
+    }
+
+    /** Parses one reply line; returns what is wrong with it, or null. */
+    private String reply(ByteBuf in, int start, int end, List<Object> out) {
+        int n = tokens.count();
+        if (n == 0) {
+            return "empty reply line";
+        }
+        if (tokens.is(0, Wire.VALUE)) {
+            return valueLine();
+        }
+        if (tokens.is(0, Wire.END) && n == 1) {
+            // END\r\n closes VALUE lines, STAT lines, or a reply with no items at all
+            if (values != null) {
+                out.add(new ValuesReply(values));
+                values = null;
+            } else if (stats != null) {
+                out.add(new StatsReply(stats));
+                stats = null;
+            } else {
+                out.add(ValuesReply.EMPTY);
+            }
+            return null;
+        }
+        if (tokens.is(0, Wire.STAT)) {
+            // STAT <name> <value>\r\n   (the value may hold spaces)
+            if (values != null) {
+                return "STAT line inside a VALUE reply";
+            }
+            if (n < 2) {
+                return "STAT line without a name";
+            }
+            int valueStart = n > 2 ? tokens.start(2) : end;
+            if (stats == null) {
+                stats = new ArrayList<>();
+            }
+            stats.add(new Stat(tokens.string(1), in.toString(valueStart, end - valueStart, StandardCharsets.UTF_8)));
+            return null;
+        }
+        ErrorReply error = errorLine(in, end);
+        if (error != null) {
+            // an error ends the reply it interrupts, e.g. SERVER_ERROR out of memory writing get response
+            releasePartial();
+            out.add(error);
+            return null;
+        }
+        if (values != null || stats != null) {
+            return "unexpected line inside a " + (values != null ? "VALUE" : "STAT") + " reply";
+        }
+        if (n == 1) {
+            for (int i = 0; i < STATUSES.length; i++) {
+                if (tokens.is(0, STATUS_BYTES[i])) {
+                    out.add(STATUSES[i]); // STORED, NOT_STORED, EXISTS, NOT_FOUND, DELETED, TOUCHED, OK
+                    return null;
+                }
+            }
+            if (isDigit(in.getByte(tokens.start(0)))) {
+                // <value>\r\n: the result of incr or decr
+                if (!tokens.parseU64(0)) {
+                    return "not an unsigned 64-bit number";
+                }
+                out.add(new NumberReply(tokens.number()));
+                return null;
+            }
+        }
+        if (tokens.is(0, Wire.VERSION) && n >= 2) {
+            // VERSION <version>\r\n
+            out.add(new VersionReply(in.toString(tokens.start(1), end - tokens.start(1), StandardCharsets.UTF_8)));
+            return null;
+        }
+        if (tokens.length(0) == 2) {
+            return metaLine(out);
+        }
+        return "unknown reply";
+    }
+
+    private String valueLine() {
+        // VALUE <key> <flags> <bytes> [<cas unique>]\r\n
+        int n = tokens.count();
+        if (stats != null) {
+            return "VALUE line inside a STAT reply";
+        }
+        if (n != 4 && n != 5) {
+            return "VALUE line with " + n + " tokens";
+        }
+        if (!tokens.parseU32(2)) {
+            return "VALUE line with bad flags";
+        }
+        int flags = (int) tokens.number();
+        if (!tokens.parseS32(3) || tokens.number() < 0) {
+            return "VALUE line with bad length";
+        }
+        long length = tokens.number();
+        if (length > limits.maxValueSize()) {
+            return "VALUE of " + length + " bytes, above the limit of " + limits.maxValueSize();
+        }
+        long cas = Value.NO_CAS;
+        if (n == 5) {
+            if (!tokens.parseU64(4)) {
+                return "VALUE line with bad cas unique";
+            }
+            cas = tokens.number();
+        }
+        byte[] key = tokens.bytes(1);
+        if (!Wire.validKey(key, Integer.MAX_VALUE)) {
+            return "VALUE line with a bad key";
+        }
+        dataKey = key;
+        dataFlags = flags;
+        dataLength = (int) length;
+        dataCas = cas;
+        state = State.READ_VALUE_DATA;
+        return null;
+    }
+
+    private String metaLine(List<Object> out) {
+        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n
+        String code = tokens.string(0);
+        boolean known = false;
+        for (String c : Wire.META_CODES) {
+            known |= c.equals(code);
+        }
+        if (!known) {
+            return "unknown reply";
+        }
+        int firstFlag = 1;
+        if (code.equals("VA")) {
+            if (tokens.count() < 2 || !tokens.parseS32(1) || tokens.number() < 0) {
+                return "VA line with bad size";
+            }
+            if (tokens.number() > limits.maxValueSize()) {
+                return "VA of " + tokens.number() + " bytes, above the limit of " + limits.maxValueSize();
+            }
+            dataLength = (int) tokens.number();
+            firstFlag = 2;
+        }
+        List<String> flags = tokens.count() == firstFlag ? List.of() : new ArrayList<>(tokens.count() - firstFlag);
+        for (int i = firstFlag; i < tokens.count(); i++) {
+            flags.add(tokens.string(i));
+        }
+        if (code.equals("VA")) {
+            dataMetaFlags = flags;
+            state = State.READ_META_DATA;
+            return null;
+        }
+        out.add(new MetaReply(code, flags, null));
+        return null;
+    }
+
+    /** An error line as a reply, or null if the line is not one. */
+    private ErrorReply errorLine(ByteBuf in, int end) {
+        ErrorReply.Kind kind;
+        if (tokens.is(0, Wire.ERROR)) {
+            kind = ErrorReply.Kind.ERROR;
+        } else if (tokens.is(0, Wire.CLIENT_ERROR)) {
+            kind = ErrorReply.Kind.CLIENT_ERROR;
+        } else if (tokens.is(0, Wire.SERVER_ERROR)) {
+            kind = ErrorReply.Kind.SERVER_ERROR;
+        } else {
+            return null;
+        }
+        if (tokens.count() == 1) {
+            return kind == ErrorReply.Kind.ERROR ? ErrorReply.UNKNOWN_COMMAND : new ErrorReply(kind, "");
+        }
+        int from = tokens.start(1);
+        String message = in.toString(from, end - from, StandardCharsets.UTF_8);
+        // a lone CR inside a line (lines may end in a bare LF) must not reach a one-line message
+        return new ErrorReply(kind, message.replace('\r', ' '));
+    }
+
+    private boolean readData(ByteBuf in, List<Object> out) {
+        if (in.readableBytes() < dataLength + 2L) {
+            return false;
+        }
+        int at = in.readerIndex() + dataLength;
+        if (in.getByte(at) != CR || in.getByte(at + 1) != LF) {
+            fail(in, out, "data block of " + dataLength + " bytes not followed by CRLF");
+            return false;
+        }
+        ByteBuf data = in.readRetainedSlice(dataLength);
+        in.skipBytes(2);
+        if (state == State.READ_VALUE_DATA) {
+            if (values == null) {
+                values = new ArrayList<>(4);
+            }
+            values.add(new Value(dataKey, dataFlags, data, dataCas));
+            dataKey = null;
+        } else {
+            out.add(new MetaReply("VA", dataMetaFlags, data));
+            dataMetaFlags = null;
+        }
+        state = State.READ_LINE;
+        return true;
+    }
+
+    private static boolean discard(ByteBuf in) {
+        in.skipBytes(in.readableBytes());
+        return false;
+    }
+
+    /** Reports the stream as broken, once, and ignores the rest of it. */
+    private void fail(ByteBuf in, List<Object> out, String problem) {
+        releasePartial();
+        out.add(new ProtocolError(ErrorReply.server("unparsable reply: " + problem), true));
+        state = State.DISCARD;
+        in.skipBytes(in.readableBytes());
+    }
+
+    private static boolean isDigit(byte b) {
+        return b >= '0' && b <= '9';
+    }
+
+    /** Up to 64 bytes of a line, with anything unprintable shown as '?', for an error message. */
+    private static String printable(ByteBuf in, int start, int end) {
+        int length = Math.min(end - start, 64);
+        StringBuilder sb = new StringBuilder(length + 3);
+        for (int i = 0; i < length; i++) {
+            int b = in.getByte(start + i) & 0xFF;
+            sb.append(b >= 0x20 && b < 0x7F ? (char) b : '?');
+        }
+        return end - start > length ? sb.append("...").toString() : sb.toString();
     }
 }

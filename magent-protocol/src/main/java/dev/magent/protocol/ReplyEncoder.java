@@ -2,132 +2,194 @@ package dev.magent.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToMessageEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Server side of the text protocol: {@link Reply}s to bytes. Value data is forwarded as retained
- * duplicates of the buffers it arrived in, never copied: a {@code VALUE} reply becomes a small header
- * buffer, the data, and so on, which the transport writes with one gathering write.
+ * Server side: {@link Reply}s to bytes. The text of a reply goes into one small pooled buffer; value data is
+ * forwarded as retained duplicates of the reply's buffers, never copied, so a reply becomes a few outbound
+ * buffers (text, data, text, ...). The encoder releases the reply it consumes.
+ *
+ * <p>A reply whose text fields would break the line framing (a CR or LF in a version string, a stat, a meta
+ * flag; a key with a space or control character) fails the write with an {@link EncoderException} before
+ * any byte is written.
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
-    private static final ByteBuf[] STATUS_LINES = new ByteBuf[StatusReply.values().length];
-    private static final byte[] VALUE = "VALUE ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CRLF_END = "\r\nEND\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final ByteBuf END = constant("END\r\n");
+    private static final byte[][] STATUS_LINES = new byte[StatusReply.values().length][];
+    private static final byte[] VALUE_SP = Wire.ascii("VALUE ");
+    private static final byte[] STAT_SP = Wire.ascii("STAT ");
+    private static final byte[] VERSION_SP = Wire.ascii("VERSION ");
 
     static {
-        for (StatusReply s : StatusReply.values()) {
-            STATUS_LINES[s.ordinal()] = constant(s.name() + "\r\n");
+        for (StatusReply status : StatusReply.values()) {
+            STATUS_LINES[status.ordinal()] = status.line();
         }
     }
 
-    private static ByteBuf constant(String s) {
-        return Unpooled.unreleasableBuffer(
-                Unpooled.directBuffer(s.length()).writeBytes(s.getBytes(StandardCharsets.US_ASCII)).asReadOnly());
-    }
-
+    /** An encoder for every {@link Reply}. */
     public ReplyEncoder() {
         super(Reply.class);
     }
 
     @Override
     protected void encode(ChannelHandlerContext ctx, Reply msg, List<Object> out) {
-        if (msg instanceof StatusReply s) {
-            out.add(STATUS_LINES[s.ordinal()].duplicate());
-        } else if (msg instanceof ValuesReply v) {
-            values(ctx, v, out);
-        } else if (msg instanceof NumberReply n) {
-            ByteBuf b = ctx.alloc().buffer(24);
-            Ascii.writeUnsignedDecimal(b, n.value());
-            out.add(crlf(b));
-        } else if (msg instanceof ErrorReply e) {
-            out.add(errorLine(ctx, e));
-        } else if (msg instanceof VersionReply v) {
-            ByteBuf b = ctx.alloc().buffer(10 + v.version().length());
-            b.writeCharSequence("VERSION ", StandardCharsets.US_ASCII);
-            ByteBufUtil.writeUtf8(b, v.version());
-            out.add(crlf(b));
-        } else if (msg instanceof StatsReply s) {
-            ByteBuf b = ctx.alloc().buffer(64 * (s.stats().size() + 1));
-            for (Stat stat : s.stats()) {
-                b.writeCharSequence("STAT ", StandardCharsets.US_ASCII);
-                ByteBufUtil.writeUtf8(b, stat.name());
-                b.writeByte(' ');
-                ByteBufUtil.writeUtf8(b, stat.value());
-                crlf(b);
+        if (msg instanceof StatusReply status) {
+            // STORED\r\n, NOT_STORED\r\n, EXISTS\r\n, NOT_FOUND\r\n, DELETED\r\n, TOUCHED\r\n, OK\r\n
+            byte[] line = STATUS_LINES[status.ordinal()];
+            out.add(ctx.alloc().ioBuffer(line.length).writeBytes(line));
+        } else if (msg instanceof ValuesReply values) {
+            encodeValues(ctx, values, out);
+        } else if (msg instanceof NumberReply number) {
+            // <value>\r\n
+            ByteBuf buf = ctx.alloc().ioBuffer(Decimal.length(number.value()) + 2);
+            Decimal.write(buf, number.value());
+            out.add(buf.writeBytes(Wire.CRLF));
+        } else if (msg instanceof VersionReply version) {
+            // VERSION <version>\r\n
+            requireOneLine(version.version());
+            ByteBuf buf = ctx.alloc().ioBuffer(VERSION_SP.length + ByteBufUtil.utf8Bytes(version.version()) + 2);
+            buf.writeBytes(VERSION_SP);
+            ByteBufUtil.writeUtf8(buf, version.version());
+            out.add(buf.writeBytes(Wire.CRLF));
+        } else if (msg instanceof StatsReply stats) {
+            encodeStats(ctx, stats, out);
+        } else if (msg instanceof ErrorReply error) {
+            // ERROR\r\n | CLIENT_ERROR <message>\r\n | SERVER_ERROR <message>\r\n
+            String keyword = error.kind().name();
+            String message = error.message();
+            int size = keyword.length() + (message.isEmpty() ? 0 : 1 + ByteBufUtil.utf8Bytes(message)) + 2;
+            ByteBuf buf = ctx.alloc().ioBuffer(size);
+            ByteBufUtil.writeAscii(buf, keyword);
+            if (!message.isEmpty()) {
+                buf.writeByte(Wire.SP);
+                ByteBufUtil.writeUtf8(buf, message);
             }
-            b.writeCharSequence("END\r\n", StandardCharsets.US_ASCII);
-            out.add(b);
-        } else if (msg instanceof MetaReply m) {
-            meta(ctx, m, out);
+            out.add(buf.writeBytes(Wire.CRLF));
+        } else if (msg instanceof MetaReply meta) {
+            encodeMeta(ctx, meta, out);
         } else {
-            throw new IllegalArgumentException("cannot encode " + msg);
+            throw new EncoderException("unknown reply type: " + msg.getClass().getName());
         }
     }
 
-    // VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data block>\r\n ... END\r\n
-    private static void values(ChannelHandlerContext ctx, ValuesReply reply, List<Object> out) {
+    private static void encodeValues(ChannelHandlerContext ctx, ValuesReply reply, List<Object> out) {
+        // VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data block>\r\n ... END\r\n
         List<Value> values = reply.values();
-        if (values.isEmpty()) {
-            out.add(END.duplicate());
-            return;
-        }
+        int size = Wire.END_CRLF.length;
         for (int i = 0; i < values.size(); i++) {
             Value v = values.get(i);
-            ByteBuf header = ctx.alloc().buffer(2 + VALUE.length + v.key().length + 48);
-            if (i > 0) {
-                header.writeByte('\r').writeByte('\n'); // the previous value's data ends here
+            if (!Wire.validKey(v.key(), Integer.MAX_VALUE)) {
+                throw new EncoderException("a key with a space or control character: " + Keys.toString(v.key()));
             }
-            header.writeBytes(VALUE).writeBytes(v.key()).writeByte(' ');
-            Ascii.writeDecimal(header, Integer.toUnsignedLong(v.flags()));
-            header.writeByte(' ');
-            Ascii.writeDecimal(header, v.data().readableBytes());
+            size += VALUE_SP.length + v.key().length + 1 + Decimal.length(Integer.toUnsignedLong(v.flags()))
+                    + 1 + Decimal.length(v.data().readableBytes()) + 2 + 2;
             if (v.hasCas()) {
-                header.writeByte(' ');
-                Ascii.writeUnsignedDecimal(header, v.casUnique());
+                size += 1 + Decimal.length(v.casUnique());
             }
-            out.add(crlf(header));
-            out.add(v.data().retainedDuplicate());
         }
-        out.add(Unpooled.wrappedBuffer(CRLF_END));
-    }
-
-    static ByteBuf errorLine(ChannelHandlerContext ctx, ErrorReply e) {
-        ByteBuf b = ctx.alloc().buffer(16 + e.message().length() * 3);
-        b.writeCharSequence(e.kind().name(), StandardCharsets.US_ASCII);
-        if (!e.message().isEmpty()) {
-            b.writeByte(' ');
-            ByteBufUtil.writeUtf8(b, e.message());
-        }
-        return crlf(b);
-    }
-
-    // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n
-    private static void meta(ChannelHandlerContext ctx, MetaReply m, List<Object> out) {
-        ByteBuf b = ctx.alloc().buffer(32);
-        b.writeCharSequence(m.code(), StandardCharsets.US_ASCII);
-        if (m.data() != null) {
-            b.writeByte(' ');
-            Ascii.writeDecimal(b, m.data().readableBytes());
-        }
-        for (String f : m.flags()) {
-            b.writeByte(' ');
-            ByteBufUtil.writeUtf8(b, f);
-        }
-        out.add(crlf(b));
-        if (m.data() != null) {
-            out.add(m.data().retainedDuplicate());
-            out.add(Unpooled.wrappedBuffer(new byte[] {'\r', '\n'}));
+        ByteBuf text = ctx.alloc().ioBuffer(size);
+        try {
+            for (int i = 0; i < values.size(); i++) {
+                Value v = values.get(i);
+                if (i > 0) {
+                    text.writeBytes(Wire.CRLF); // ends the previous data block
+                }
+                text.writeBytes(VALUE_SP).writeBytes(v.key()).writeByte(Wire.SP);
+                Decimal.write(text, Integer.toUnsignedLong(v.flags()));
+                text.writeByte(Wire.SP);
+                Decimal.write(text, v.data().readableBytes());
+                if (v.hasCas()) {
+                    text.writeByte(Wire.SP);
+                    Decimal.write(text, v.casUnique());
+                }
+                text.writeBytes(Wire.CRLF);
+                out.add(text.readRetainedSlice(text.readableBytes()));
+                if (v.data().isReadable()) {
+                    out.add(v.data().retainedDuplicate());
+                }
+            }
+            if (!values.isEmpty()) {
+                text.writeBytes(Wire.CRLF);
+            }
+            text.writeBytes(Wire.END_CRLF);
+            out.add(text.retain());
+        } finally {
+            text.release();
         }
     }
 
-    private static ByteBuf crlf(ByteBuf b) {
-        return b.writeByte('\r').writeByte('\n');
+    private static void encodeStats(ChannelHandlerContext ctx, StatsReply reply, List<Object> out) {
+        // STAT <name> <value>\r\n ... END\r\n
+        int size = Wire.END_CRLF.length;
+        for (Stat stat : reply.stats()) {
+            requireOneLine(stat.name());
+            requireOneLine(stat.value());
+            if (stat.name().isEmpty() || stat.name().indexOf(' ') >= 0) {
+                throw new EncoderException("a stat name must be one word: '" + stat.name() + "'");
+            }
+            size += STAT_SP.length + ByteBufUtil.utf8Bytes(stat.name()) + 1 + ByteBufUtil.utf8Bytes(stat.value()) + 2;
+        }
+        ByteBuf buf = ctx.alloc().ioBuffer(size);
+        for (Stat stat : reply.stats()) {
+            buf.writeBytes(STAT_SP);
+            ByteBufUtil.writeUtf8(buf, stat.name());
+            buf.writeByte(Wire.SP);
+            ByteBufUtil.writeUtf8(buf, stat.value());
+            buf.writeBytes(Wire.CRLF);
+        }
+        out.add(buf.writeBytes(Wire.END_CRLF));
+    }
+
+    private static void encodeMeta(ChannelHandlerContext ctx, MetaReply meta, List<Object> out) {
+        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n
+        boolean hasData = meta.code().equals("VA");
+        if (meta.code().length() != 2 || !Wire.oneLine(meta.code()) || meta.code().indexOf(' ') >= 0) {
+            throw new EncoderException("not a meta reply code: '" + meta.code() + "'");
+        }
+        if (hasData != (meta.data() != null)) {
+            throw new EncoderException(hasData ? "VA without data" : meta.code() + " with data");
+        }
+        int size = 2 + 2 + (hasData ? 1 + Decimal.length(meta.data().readableBytes()) + 2 : 0);
+        for (String flag : meta.flags()) {
+            requireOneLine(flag);
+            if (flag.isEmpty() || flag.indexOf(' ') >= 0) {
+                throw new EncoderException("a meta flag must be one word: '" + flag + "'");
+            }
+            size += 1 + ByteBufUtil.utf8Bytes(flag);
+        }
+        ByteBuf text = ctx.alloc().ioBuffer(size);
+        try {
+            ByteBufUtil.writeAscii(text, meta.code());
+            if (hasData) {
+                text.writeByte(Wire.SP);
+                Decimal.write(text, meta.data().readableBytes());
+            }
+            for (String flag : meta.flags()) {
+                text.writeByte(Wire.SP);
+                ByteBufUtil.writeUtf8(text, flag);
+            }
+            text.writeBytes(Wire.CRLF);
+            if (hasData) {
+                out.add(text.readRetainedSlice(text.readableBytes()));
+                if (meta.data().isReadable()) {
+                    out.add(meta.data().retainedDuplicate());
+                }
+                text.writeBytes(Wire.CRLF);
+            }
+            out.add(text.retain());
+        } finally {
+            text.release();
+        }
+    }
+
+    private static void requireOneLine(String s) {
+        if (!Wire.oneLine(s)) {
+            throw new EncoderException("a CR or LF would end the line early: '" + s.replace("\r", "\\r")
+                    .replace("\n", "\\n") + "'");
+        }
     }
 }

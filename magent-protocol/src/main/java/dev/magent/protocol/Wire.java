@@ -1,0 +1,63 @@
+package dev.magent.protocol;
+
+import java.nio.charset.StandardCharsets;
+
+/** The fixed bytes of the text protocol, shared by the four codecs. */
+final class Wire {
+    static final byte CR = '\r';
+    static final byte LF = '\n';
+    static final byte SP = ' ';
+    static final byte[] CRLF = {CR, LF};
+
+    static final byte[] NOREPLY = ascii("noreply");
+    static final byte[] SP_NOREPLY = ascii(" noreply");
+    static final byte[] ZERO = ascii("0");
+    static final byte[] HTTP = ascii("HTTP/");
+
+    static final byte[] VALUE = ascii("VALUE");
+    static final byte[] END = ascii("END");
+    static final byte[] STAT = ascii("STAT");
+    static final byte[] VERSION = ascii("VERSION");
+    static final byte[] ERROR = ascii("ERROR");
+    static final byte[] CLIENT_ERROR = ascii("CLIENT_ERROR");
+    static final byte[] SERVER_ERROR = ascii("SERVER_ERROR");
+    static final byte[] END_CRLF = ascii("END\r\n");
+
+    /** The meta reply codes: two letters each. */
+    static final String[] META_CODES = {"VA", "HD", "EN", "NF", "NS", "EX", "MN"};
+
+    private Wire() {
+    }
+
+    static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * Whether a key is acceptable: 1 to {@code maxLength} bytes, none of them a control character or a space
+     * (protocol.txt: "the key must not include control characters or whitespace"). memcached itself only
+     * enforces the length; see docs/protocol.md for why a proxy is stricter.
+     */
+    static boolean validKey(byte[] key, int maxLength) {
+        if (key.length == 0 || key.length > maxLength) {
+            return false;
+        }
+        for (byte b : key) {
+            if ((b & 0xFF) <= SP || b == 0x7F) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether a text field holds no CR or LF, so that it cannot end a line early. */
+    static boolean oneLine(CharSequence s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\r' || c == '\n') {
+                return false;
+            }
+        }
+        return true;
+    }
+}
