@@ -1,5 +1,6 @@
 package dev.magent.core;
 
+import dev.magent.protocol.AdminCommand;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.ProtocolError;
@@ -120,6 +121,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter implements LoopCo
             reply = CompletableFuture.completedFuture(runtime.statsReply(s.arguments()));
         } else if (command instanceof VerbosityCommand) {
             reply = CompletableFuture.completedFuture(StatusReply.OK);
+        } else if (command instanceof AdminCommand admin) {
+            reply = CompletableFuture.completedFuture(runtime.admin(admin.arguments()));
         } else {
             reply = router.route(command);
         }

@@ -301,6 +301,14 @@ public final class MagentProxy implements AutoCloseable {
         return rejoin.resyncNow(runtime.cluster().find(server));
     }
 
+    /**
+     * What {@code magent reload} over the memcached port does (the daemon re-reads its configuration file and
+     * calls {@link #reload}); the supplier returns null on success or why it refused.
+     */
+    public void setReloadAction(java.util.function.Supplier<String> action) {
+        runtime.setReloadAction(action);
+    }
+
     /** The catch-up progress of a server (resync and hinted keys). */
     public ResyncProgress resyncProgress(ServerAddress server) {
         return rejoin.progress(runtime.cluster().find(server));

@@ -4,6 +4,7 @@ import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.Stat;
 import dev.magent.protocol.StatsReply;
+import dev.magent.protocol.StatusReply;
 import dev.magent.protocol.Verb;
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ final class ProxyRuntime {
     private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private volatile Rejoin rejoin;
+    private volatile java.util.function.Supplier<String> reloadAction;
 
     ProxyRuntime(ProxyConfig config, Cluster cluster, ProxyStats stats, String version) {
         this.config = config;
@@ -90,6 +92,39 @@ final class ProxyRuntime {
     }
 
     /**
+     * {@code magent <command>} over the memcached port: {@code resync <host:port>} starts a full resync of a
+     * server; {@code reload} re-reads the configuration file when the daemon has one.
+     */
+    Reply admin(List<String> args) {
+        if (args.size() == 2 && args.get(0).equals("resync")) {
+            ServerAddress address;
+            BackendServer server;
+            try {
+                address = ServerAddress.parse(args.get(1));
+                server = cluster.find(address);
+            } catch (IllegalArgumentException e) {
+                return ErrorReply.client(e.getMessage());
+            }
+            rejoin.resyncNow(server);
+            return StatusReply.OK;
+        }
+        if (args.size() == 1 && args.get(0).equals("reload")) {
+            java.util.function.Supplier<String> action = reloadAction;
+            if (action == null) {
+                return ErrorReply.server("reload needs a configuration file (-c)");
+            }
+            String problem = action.get();
+            return problem == null ? StatusReply.OK : ErrorReply.server("reload refused: " + problem);
+        }
+        return ErrorReply.client("unknown magent command; try: magent resync <host:port> | magent reload");
+    }
+
+    /** What {@code magent reload} does: returns null on success or the reason it refused. */
+    void setReloadAction(java.util.function.Supplier<String> action) {
+        this.reloadAction = action;
+    }
+
+    /**
      * {@code stats}: memcached's format, so stats tools and client libraries parse it, with what C magent
      * showed (version, then one "matrix" entry per server) plus the proxy's counters.
      */
@@ -108,7 +143,7 @@ final class ProxyRuntime {
         s.add(new Stat("rejected_connections", Long.toString(stats.rejectedConnections())));
         s.add(new Stat("max_connections", Integer.toString(config.maxConnections())));
         for (Verb v : Verb.values()) {
-            if (v != Verb.MG) {
+            if (v != Verb.MG && v != Verb.ADMIN) {
                 s.add(new Stat("cmd_" + v.wireName(), Long.toString(stats.commands(v))));
             }
         }

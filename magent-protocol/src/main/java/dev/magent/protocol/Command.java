@@ -10,7 +10,8 @@ package dev.magent.protocol;
  */
 public sealed interface Command
         permits RetrievalCommand, StorageCommand, ArithmeticCommand, DeleteCommand, TouchCommand,
-        FlushAllCommand, VersionCommand, StatsCommand, VerbosityCommand, QuitCommand, MetaGetCommand {
+        FlushAllCommand, VersionCommand, StatsCommand, VerbosityCommand, QuitCommand, MetaGetCommand,
+        AdminCommand {
 
     /** The verb of this command. */
     Verb verb();

@@ -28,7 +28,9 @@ public enum Verb {
     VERBOSITY("verbosity", Intent.ADMIN, true),
     QUIT("quit", Intent.ADMIN, false),
     /** Meta get ({@code mg}); the text codecs carry it client-side so a proxy can read flags and TTL. */
-    MG("mg", Intent.READ, false);
+    MG("mg", Intent.READ, false),
+    /** A proxy's own administrative command ({@link AdminCommand}); its wire name is the decoder's prefix. */
+    ADMIN("magent", Intent.ADMIN, false);
 
     /** What a verb does to the cache, for routing decisions made in one place. */
     public enum Intent {
