@@ -6,8 +6,11 @@ import static dev.magent.protocol.Wire.LF;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Server side: request bytes to {@link Command}s, and {@link ProtocolError}s for bad input, in stream
@@ -43,13 +46,15 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     /** memcached closes the connection, without a word, when a line outgrows its limit. */
     private static final ProtocolError LINE_TOO_LONG =
             new ProtocolError(ErrorReply.client("line too long"), true, true);
-    private static final Answer BAD_COMMAND_LINE = new Answer(ErrorReply.BAD_COMMAND_LINE);
-    private static final Answer BAD_DATA_CHUNK = new Answer(ErrorReply.BAD_DATA_CHUNK);
-    private static final Answer OBJECT_TOO_LARGE = new Answer(ErrorReply.OBJECT_TOO_LARGE);
-    private static final Answer INVALID_EXPTIME = new Answer(ErrorReply.client("invalid exptime argument"));
-    private static final Answer INVALID_DELTA = new Answer(ErrorReply.client("invalid numeric delta argument"));
-    private static final Answer DELETE_USAGE =
-            new Answer(ErrorReply.client("bad command line format.  Usage: delete <key> [noreply]"));
+    private static final ProtocolError BAD_COMMAND_LINE = new ProtocolError(ErrorReply.BAD_COMMAND_LINE, false);
+    private static final ProtocolError BAD_DATA_CHUNK = new ProtocolError(ErrorReply.BAD_DATA_CHUNK, false);
+    private static final ProtocolError OBJECT_TOO_LARGE = new ProtocolError(ErrorReply.OBJECT_TOO_LARGE, false);
+    private static final ProtocolError INVALID_EXPTIME =
+            new ProtocolError(ErrorReply.client("invalid exptime argument"), false);
+    private static final ProtocolError INVALID_DELTA =
+            new ProtocolError(ErrorReply.client("invalid numeric delta argument"), false);
+    private static final ProtocolError DELETE_USAGE =
+            new ProtocolError(ErrorReply.client("bad command line format.  Usage: delete <key> [noreply]"), false);
 
     /** The verbs this decoder reads, with their bytes, in rough order of frequency. */
     private static final Verb[] VERBS = {
@@ -69,6 +74,8 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     }
 
     private final ProtocolLimits limits;
+    /** The first word of the proxy's own {@link AdminCommand}s, or null when they are not decoded. */
+    private final byte[] adminPrefix;
     private final LineTokens tokens = new LineTokens();
     private State state = State.READ_LINE;
     /** Bytes of the current, incomplete line already searched for LF, so a slow line is not rescanned. */
@@ -97,7 +104,32 @@ public final class CommandDecoder extends ByteToMessageDecoder {
      *               {@link ProtocolLimits#maxRetrievalLineLength()}
      */
     public CommandDecoder(ProtocolLimits limits) {
-        this.limits = limits;
+        this(limits, null);
+    }
+
+    /**
+     * A decoder that also reads the proxy's own administrative commands, {@code <adminPrefix> <word>*}, into
+     * {@link AdminCommand}s (not part of memcached's protocol).
+     *
+     * @param limits      key, line and value limits, as in {@link #CommandDecoder(ProtocolLimits)}
+     * @param adminPrefix the first word of an administrative command, e.g. {@code "magent"}; one word of
+     *                    printable ASCII that is not a memcached command; null to decode none
+     * @throws IllegalArgumentException if the prefix is not such a word
+     */
+    public CommandDecoder(ProtocolLimits limits, String adminPrefix) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+        this.adminPrefix = adminPrefix == null ? null : adminPrefixBytes(adminPrefix);
+    }
+
+    private static byte[] adminPrefixBytes(String prefix) {
+        byte[] bytes = prefix.getBytes(StandardCharsets.US_ASCII);
+        boolean printable = !prefix.isEmpty() && prefix.chars().allMatch(c -> c > ' ' && c < 0x7F);
+        boolean memcached = Arrays.stream(Verb.values()).anyMatch(v -> v.wireName().equals(prefix))
+                || prefix.length() == 2 && prefix.charAt(0) == 'm'; // mg, ms, md, mn, ma, me
+        if (!printable || memcached) {
+            throw new IllegalArgumentException("not usable as an admin command prefix: '" + prefix + "'");
+        }
+        return bytes;
     }
 
     /** The state, for tests. */
@@ -188,6 +220,16 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         return true;
     }
 
+    /**
+     * Reports an error found after memcached has seen {@code noreply} on the line: memcached then answers
+     * nothing at all, and neither does the decoder emit anything, so a server cannot answer by mistake.
+     */
+    private static void error(List<Object> out, ProtocolError error, boolean noreply) {
+        if (!noreply) {
+            out.add(error);
+        }
+    }
+
     private void close(ByteBuf in, List<Object> out, ProtocolError error) {
         out.add(error);
         state = State.DISCARD;
@@ -206,7 +248,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         } else {
             // memcached reads <bytes> + 2, checks only the last two, and parses what follows as a command
             in.skipBytes(dataLength + 2);
-            out.add(BAD_DATA_CHUNK.get(dataNoreply));
+            error(out, BAD_DATA_CHUNK, dataNoreply);
         }
         dataKey = null;
         state = State.READ_LINE;
@@ -236,6 +278,15 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             return;
         }
         Verb verb = verb();
+        if (verb == null && adminPrefix != null && tokens.is(0, adminPrefix)) {
+            // <admin prefix> <word>*\r\n
+            List<String> words = new ArrayList<>(tokens.count() - 1);
+            for (int i = 1; i < tokens.count(); i++) {
+                words.add(tokens.string(i));
+            }
+            out.add(new AdminCommand(words));
+            return;
+        }
         if (verb == null) {
             out.add(tokens.startsWith(tokens.count() - 1, Wire.HTTP) ? HTTP_REQUEST : UNKNOWN_COMMAND);
             return;
@@ -278,7 +329,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         if (verb == Verb.GAT || verb == Verb.GATS) {
             // gat|gats <exptime> <key>*\r\n
             if (!tokens.parseS32(1)) {
-                out.add(INVALID_EXPTIME.loud);
+                out.add(INVALID_EXPTIME);
                 return;
             }
             exptime = tokens.number();
@@ -291,7 +342,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         // get|gets <key>*\r\n
         for (int i = firstKey; i < n; i++) {
             if (tokens.length(i) > limits.maxKeyLength()) {
-                out.add(BAD_COMMAND_LINE.loud);
+                out.add(BAD_COMMAND_LINE);
                 return;
             }
         }
@@ -299,7 +350,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         if (n - firstKey == 1) {
             byte[] key = key(firstKey);
             if (key == null) {
-                out.add(BAD_COMMAND_LINE.loud);
+                out.add(BAD_COMMAND_LINE);
                 return;
             }
             keys = List.of(key);
@@ -308,7 +359,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             for (int i = firstKey; i < n; i++) {
                 byte[] key = key(i);
                 if (key == null) {
-                    out.add(BAD_COMMAND_LINE.loud);
+                    out.add(BAD_COMMAND_LINE);
                     return;
                 }
                 keys.add(key);
@@ -338,39 +389,39 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         // memcached takes a last token "noreply" as noreply wherever it is, and from then on drops errors
         boolean noreply = tokens.lastIsNoreply();
         if (tokens.length(1) > limits.maxKeyLength() || !tokens.parseU32(2)) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         int flags = (int) tokens.number();
         if (!tokens.parseS32(3)) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         long exptime = tokens.number();
         if (!tokens.parseS32(4)) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         long length = tokens.number();
         long cas = 0;
         if (verb == Verb.CAS) {
             if (!tokens.parseU64(5)) {
-                out.add(BAD_COMMAND_LINE.get(noreply));
+                error(out, BAD_COMMAND_LINE, noreply);
                 return;
             }
             cas = tokens.number();
         }
         if (length < 0 || length > Integer.MAX_VALUE - 2) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         byte[] key = key(1);
         if (key == null) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         if (length > limits.maxValueSize()) {
-            out.add(OBJECT_TOO_LARGE.get(noreply));
+            error(out, OBJECT_TOO_LARGE, noreply);
             skipRemaining = length + 2;
             state = State.SKIP_DATA;
             return;
@@ -395,11 +446,11 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         boolean noreply = tokens.lastIsNoreply();
         byte[] key = key(1);
         if (key == null) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         if (!tokens.parseU64(2)) {
-            out.add(INVALID_DELTA.get(noreply));
+            error(out, INVALID_DELTA, noreply);
             return;
         }
         out.add(new ArithmeticCommand(verb, key, tokens.number(), noreply));
@@ -418,13 +469,13 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             noreply = tokens.lastIsNoreply();
             boolean valid = n == 3 ? zero || noreply : zero && noreply;
             if (!valid) {
-                out.add(DELETE_USAGE.get(noreply));
+                error(out, DELETE_USAGE, noreply);
                 return;
             }
         }
         byte[] key = key(1);
         if (key == null) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         out.add(new DeleteCommand(key, noreply));
@@ -440,11 +491,11 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         boolean noreply = tokens.lastIsNoreply();
         byte[] key = key(1);
         if (key == null) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         if (!tokens.parseS32(2)) {
-            out.add(INVALID_EXPTIME.get(noreply));
+            error(out, INVALID_EXPTIME, noreply);
             return;
         }
         out.add(new TouchCommand(key, tokens.number(), noreply));
@@ -461,7 +512,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         long delay = FlushAllCommand.NO_DELAY;
         if (n != (noreply ? 2 : 1)) {
             if (!tokens.parseS32(1)) {
-                out.add(INVALID_EXPTIME.get(noreply));
+                error(out, INVALID_EXPTIME, noreply);
                 return;
             }
             // memcached flushes at once for any delay <= 0
@@ -479,24 +530,9 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         }
         boolean noreply = tokens.lastIsNoreply();
         if (!tokens.parseU32(1)) {
-            out.add(BAD_COMMAND_LINE.get(noreply));
+            error(out, BAD_COMMAND_LINE, noreply);
             return;
         }
         out.add(new VerbosityCommand((int) Math.min(tokens.number(), Integer.MAX_VALUE), noreply));
-    }
-
-    /** An error as sent, and as dropped for a noreply command; both made once. */
-    private static final class Answer {
-        final ProtocolError loud;
-        final ProtocolError silent;
-
-        Answer(ErrorReply reply) {
-            loud = new ProtocolError(reply, false);
-            silent = new ProtocolError(reply, false, true);
-        }
-
-        ProtocolError get(boolean noreply) {
-            return noreply ? silent : loud;
-        }
     }
 }

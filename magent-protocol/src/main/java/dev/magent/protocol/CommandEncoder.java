@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToMessageEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -26,7 +27,7 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
 
     static {
         for (Verb verb : Verb.values()) {
-            VERB_SP[verb.ordinal()] = (verb.wireName() + " ").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            VERB_SP[verb.ordinal()] = (verb.wireName() + " ").getBytes(StandardCharsets.US_ASCII);
         }
     }
 
@@ -97,6 +98,8 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             out.add(ctx.alloc().ioBuffer(QUIT_LINE.length).writeBytes(QUIT_LINE));
         } else if (msg instanceof MetaGetCommand mg) {
             encodeMetaGet(ctx, mg, out);
+        } else if (msg instanceof AdminCommand) {
+            throw new EncoderException("an AdminCommand is the proxy's own, never sent to memcached");
         } else {
             throw new EncoderException("unknown command type: " + msg.getClass().getName());
         }

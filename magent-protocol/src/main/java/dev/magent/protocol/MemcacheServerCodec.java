@@ -17,4 +17,15 @@ public final class MemcacheServerCodec extends CombinedChannelDuplexHandler<Comm
     public MemcacheServerCodec(ProtocolLimits limits) {
         super(new CommandDecoder(limits), new ReplyEncoder());
     }
+
+    /**
+     * With the given limits, also decoding the proxy's own {@link AdminCommand}s.
+     *
+     * @param limits      key, line and value limits
+     * @param adminPrefix the first word of an administrative command, e.g. {@code "magent"}; null for none
+     * @see CommandDecoder#CommandDecoder(ProtocolLimits, String)
+     */
+    public MemcacheServerCodec(ProtocolLimits limits, String adminPrefix) {
+        super(new CommandDecoder(limits, adminPrefix), new ReplyEncoder());
+    }
 }

@@ -7,15 +7,14 @@ import java.util.Objects;
  * answer with and whether the connection must then close (as memcached closes it, e.g. after a command
  * line too long to be a command).
  *
- * <p>Some errors are {@linkplain #silent() silent}: memcached sends nothing for them, because the command
- * asked for {@code noreply} (memcached suppresses the errors it finds after it has seen {@code noreply} on
- * the line) or because memcached closes the connection without a word (a command line too long, an HTTP
- * request). {@link #reply()} still says what went wrong, for logs and statistics; a server must not
- * write it.
+ * <p>Some errors are {@linkplain #silent() silent}: memcached closes the connection without a word (a
+ * command line too long, an HTTP request). {@link #reply()} still says what went wrong, for logs and
+ * statistics; a server must not write it. (Errors memcached drops because the command asked for
+ * {@code noreply} are not emitted at all.)
  *
  * @param reply           the error memcached would send for this input
  * @param closeConnection whether to close the connection after sending it (or after nothing, if silent)
- * @param silent          whether to send nothing at all for this error
+ * @param silent          whether to send nothing for this error (only the close)
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public record ProtocolError(ErrorReply reply, boolean closeConnection, boolean silent) {
