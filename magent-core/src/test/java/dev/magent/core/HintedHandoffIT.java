@@ -76,7 +76,8 @@ class HintedHandoffIT {
 
     @Test
     void readersNeverSeeWhatAStalledMainMissed() throws Exception {
-        MagentProxy proxy = cluster.proxy();
+        // hinted keys are rewritten at the resync rate: 20/s stretches the catch-up over ~2 s of reads
+        MagentProxy proxy = cluster.proxy(c -> c.resyncRate(20));
         List<String> keys = keysOnA("hh", 60);
         Map<String, String> expected = new LinkedHashMap<>(); // null: deleted
         try (TextClient c = client(proxy)) {
@@ -106,12 +107,15 @@ class HintedHandoffIT {
         AtomicBoolean caughtUp = new AtomicBoolean();
         AtomicReference<String> violation = new AtomicReference<>();
         AtomicLong reads = new AtomicLong();
+        AtomicLong readsDuringCatchUp = new AtomicLong();
         Thread reader = new Thread(() -> {
             try (TextClient r = client(proxy)) {
                 long extraAfterCatchUp = 0;
                 for (long n = 0; n < 200_000 && extraAfterCatchUp < 400 && violation.get() == null; n++) {
                     if (caughtUp.get()) {
                         extraAfterCatchUp++;
+                    } else {
+                        readsDuringCatchUp.incrementAndGet();
                     }
                     String k = keys.get((int) (n % keys.size()));
                     String got = r.get(k);
@@ -150,8 +154,9 @@ class HintedHandoffIT {
         }
         assertNull(violation.get());
         assertTrue(reads.get() >= 400, "the reader kept reading: " + reads.get());
-        System.out.println("MEASURED: hinted handoff: " + reads.get() + " reads during the catch-up, none stale; "
-                + proxy.resyncProgress(a.address()));
+        System.out.println("MEASURED: hinted handoff: " + readsDuringCatchUp.get() + " reads while the stalled main "
+                + "resumed and caught up, " + reads.get() + " in all, none stale; " + proxy.resyncProgress(a.address()));
+        assertTrue(readsDuringCatchUp.get() >= 100, "the reader overlapped the catch-up: " + readsDuringCatchUp.get());
         assertTrue(proxy.resyncProgress(a.address()).hintsResolved() >= 40, proxy.resyncProgress(a.address()).toString());
 
         // the main itself holds the new values and not the deleted keys
