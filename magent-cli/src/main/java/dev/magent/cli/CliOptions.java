@@ -1,162 +1,319 @@
 package dev.magent.cli;
 
+import com.beust.jcommander.JCommander;
 import com.beust.jcommander.Parameter;
+import com.beust.jcommander.ParameterException;
+import com.beust.jcommander.Parameters;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
 import dev.magent.protocol.ProtocolLimits;
+import java.lang.reflect.Field;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-/** magent's command-line flags: C magent's, with long forms, plus what this proxy adds. */
+/**
+ * magent's command line: C magent's flags (same letters, same meaning where a JVM allows it) plus
+ * long-only ones for what C magent hard-coded. Parsing starts nothing, so every flag is testable; see
+ * {@link Main#USAGE} for the help text and README.md for the differences from C magent.
+ *
+ * <p>Values may follow their flag ({@code -p 11200}) or be joined with {@code =} ({@code --port=11200}).
+ */
+@Parameters(separators = "= ")
 final class CliOptions {
-    @Parameter(names = {"-p", "--port"}, description = "TCP port to listen on; 0 disables TCP (then -f is needed)")
+    static final int DEFAULT_TIMEOUT_MILLIS = 1000;
+    static final int DEFAULT_FAILURE_THRESHOLD = 3;
+    static final int DEFAULT_SHUTDOWN_GRACE_SECONDS = 5;
+
+    @Parameter(names = {"-p", "--port"})
     int port = ProxyConfig.DEFAULT_PORT;
 
-    @Parameter(names = {"-l", "--listen"},
-            description = "address to listen on (default 127.0.0.1: the proxy has no authentication; "
-                    + "use 0.0.0.0 to accept remote clients)")
+    @Parameter(names = {"-l", "--listen"})
     String listen = ProxyConfig.DEFAULT_BIND_ADDRESS;
 
-    @Parameter(names = {"-s", "--server"}, description = "main memcached server host:port (repeat for each)")
+    @Parameter(names = {"-s", "--server"})
     List<String> servers = new ArrayList<>();
 
-    @Parameter(names = {"-b", "--backup"}, description = "backup memcached server host:port (repeat for each)")
+    @Parameter(names = {"-b", "--backup"})
     List<String> backups = new ArrayList<>();
 
-    @Parameter(names = {"-k", "--ketama"}, description = "libmemcached-compatible ketama placement instead of modulo")
+    @Parameter(names = {"-k", "--ketama"})
     boolean ketama;
 
-    @Parameter(names = {"-n", "--max-connections"}, description = "client connections accepted at most")
+    @Parameter(names = {"-n", "--max-connections"})
     int maxConnections = ProxyConfig.DEFAULT_MAX_CONNECTIONS;
 
-    @Parameter(names = {"-i", "--pool-size"}, description = "keep-alive connections per memcached server")
+    @Parameter(names = {"-i", "--pool-size"})
     int poolSize = ProxyConfig.DEFAULT_POOL_SIZE;
 
-    @Parameter(names = {"-f", "--unix-socket"}, description = "unix socket path to listen on as well")
+    @Parameter(names = {"-f", "--unix-socket"})
     String unixSocket;
 
-    @Parameter(names = {"-D", "--foreground"},
-            description = "stay in the foreground (magent always does; accepted for C magent compatibility)")
+    /** C magent daemonizes unless -D; a JVM cannot fork, so magent always stays in the foreground. */
+    @Parameter(names = {"-D", "--foreground"})
     boolean foreground;
 
-    @Parameter(names = {"-v", "--verbose"}, description = "more logging (repeat for more)")
-    List<Boolean> verbose = new ArrayList<>();
-
-    @Parameter(names = {"-u", "--user"}, description = "C magent's uid switch: not possible in a JVM (see --help)")
-    String user;
-
-    @Parameter(names = {"-g", "--group"}, description = "C magent's gid switch: not possible in a JVM")
-    String group;
-
-    @Parameter(names = {"-h", "--help"}, help = true, description = "this help")
+    @Parameter(names = {"-h", "--help"}, help = true)
     boolean help;
 
-    @Parameter(names = "--version", description = "print the version and exit")
+    @Parameter(names = "--version", help = true)
     boolean version;
 
-    @Parameter(names = "--timeout", description = "backend request timeout in milliseconds")
-    long timeoutMillis = 1000;
+    @Parameter(names = "--timeout")
+    int timeoutMillis = DEFAULT_TIMEOUT_MILLIS;
 
-    @Parameter(names = "--failure-threshold", description = "consecutive failures before a server is marked down")
-    int failureThreshold = 3;
+    @Parameter(names = "--failure-threshold")
+    int failureThreshold = DEFAULT_FAILURE_THRESHOLD;
 
-    @Parameter(names = "--no-repair", description = "turn read-repair off")
+    @Parameter(names = "--no-repair")
     boolean noRepair;
 
-    @Parameter(names = "--no-resync", description = "do not copy a restarted main's keys back from the backups")
-    boolean noResync;
+    @Parameter(names = "--idle-timeout")
+    int idleTimeoutSeconds;
 
-    @Parameter(names = "--resync-rate", description = "keys per second a resync copies, at most")
-    int resyncRate = 20_000;
+    @Parameter(names = "--shutdown-grace")
+    int shutdownGraceSeconds = DEFAULT_SHUTDOWN_GRACE_SECONDS;
 
-    @Parameter(names = "--hint-capacity",
-            description = "keys of missed writes remembered per server while it is down")
-    int hintCapacity = 100_000;
-
-    @Parameter(names = "--idle-timeout", description = "close client connections idle this many seconds; 0 never")
-    long idleTimeoutSeconds;
-
-    @Parameter(names = "--shutdown-grace", description = "seconds SIGTERM waits for requests in flight")
-    long shutdownGraceSeconds = 5;
-
-    @Parameter(names = "--io-threads", description = "event-loop threads; 0 = one per core")
+    @Parameter(names = "--io-threads")
     int ioThreads;
 
-    @Parameter(names = "--max-value-size", description = "largest value a client may store, in bytes")
+    @Parameter(names = "--max-value-size")
     int maxValueSize = ProtocolLimits.DEFAULT.maxValueSize();
 
-    @Parameter(names = "--admin", description = "host:port for the HTTP admin endpoint (/health, /stats, /metrics)")
-    String admin;
+    /** C magent's setuid; accepted so its command lines run, with a warning (see {@link Main}). */
+    @Parameter(names = "-u")
+    String user;
 
-    /** The proxy configuration these flags describe; IllegalArgumentException names the bad flag. */
-    ProxyConfig toConfig() {
-        if (servers.isEmpty()) {
-            throw new IllegalArgumentException("at least one main server is needed: -s host:port");
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("bad -p value " + port + ": expected 0..65535");
-        }
-        if (port == 0 && unixSocket == null) {
-            throw new IllegalArgumentException("-p 0 disables TCP, so -f <unix socket> is needed");
-        }
-        if (timeoutMillis <= 0) {
-            throw new IllegalArgumentException("bad --timeout value " + timeoutMillis + ": expected milliseconds > 0");
-        }
-        if (maxValueSize < 1) {
-            throw new IllegalArgumentException("bad --max-value-size value " + maxValueSize);
-        }
-        ProxyConfig.Builder b = ProxyConfig.builder()
-                .bindAddress(listen)
-                .port(port == 0 ? -1 : port)
-                .unixSocket(unixSocket == null ? null : Path.of(unixSocket))
-                .mains(addresses("-s", servers))
-                .backups(addresses("-b", backups))
-                .ketama(ketama)
-                .maxConnections(maxConnections)
-                .poolSize(poolSize)
-                .requestTimeout(Duration.ofMillis(timeoutMillis))
-                .failureThreshold(failureThreshold)
-                .readRepair(!noRepair)
-                .autoResync(!noResync)
-                .resyncRate(resyncRate)
-                .hintCapacity(hintCapacity)
-                .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
-                .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
-                .ioThreads(ioThreads)
-                .limits(ProtocolLimits.DEFAULT.withMaxValueSize(maxValueSize));
-        if (admin != null) {
-            b.admin(address("--admin", admin));
-        }
-        return b.build();
+    /** C magent's setgid; as {@link #user}. */
+    @Parameter(names = "-g")
+    String group;
+
+    /** Whatever is not a flag: always an error, reported by us rather than in JCommander's words. */
+    @Parameter
+    List<String> stray = new ArrayList<>();
+
+    /** How many times -v was given: 0 info, 1 debug, 2 or more trace. */
+    int verbosity;
+
+    private static final Pattern VERBOSE = Pattern.compile("-v+|--verbose");
+
+    private CliOptions() {
     }
 
-    private static List<ServerAddress> addresses(String flag, List<String> values) {
-        List<ServerAddress> out = new ArrayList<>();
+    /**
+     * Reads a command line.
+     *
+     * @throws UsageException for an unknown flag, a missing or malformed value, or a stray argument
+     */
+    static CliOptions parse(String... args) throws UsageException {
+        CliOptions options = new CliOptions();
+        JCommander commander = JCommander.newBuilder().addObject(options).programName("magent").build();
+        List<String> rest = options.takeRepeatableFlags(args);
+        try {
+            commander.parse(rest.toArray(String[]::new));
+        } catch (ParameterException e) {
+            throw new UsageException(reworded(e.getMessage()));
+        }
+        if (options.help || options.version) {
+            return options;
+        }
+        if (!options.stray.isEmpty()) {
+            String first = options.stray.get(0);
+            throw new UsageException(first.startsWith("-") && first.length() > 1
+                    ? "unknown option '" + first + "' (magent -h lists them)"
+                    : "unexpected argument '" + first + "' (magent -h lists the options)");
+        }
+        return options;
+    }
+
+    /**
+     * Counts -v (also -vv, -vvv, --verbose), drops repeats of on/off flags and refuses repeats of
+     * single-valued ones. JCommander refuses a repeated -v and flips a repeated on/off flag back to off,
+     * while C magent (getopt) and memcached take {@code -v -v} and {@code -k -k} as the user means them.
+     */
+    private List<String> takeRepeatableFlags(String[] args) throws UsageException {
+        Map<String, Field> byName = new HashMap<>();
+        for (Field f : CliOptions.class.getDeclaredFields()) {
+            Parameter p = f.getAnnotation(Parameter.class);
+            if (p != null) {
+                for (String name : p.names()) {
+                    byName.put(name, f);
+                }
+            }
+        }
+        List<String> rest = new ArrayList<>(args.length);
+        Set<Field> seen = new HashSet<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (VERBOSE.matcher(arg).matches()) {
+                verbosity += arg.equals("--verbose") ? 1 : arg.length() - 1;
+                continue;
+            }
+            int eq = arg.indexOf('=');
+            String name = arg.startsWith("-") && eq > 0 ? arg.substring(0, eq) : arg;
+            Field f = byName.get(name);
+            if (f == null) {
+                rest.add(arg);
+                continue;
+            }
+            boolean onOff = f.getType() == boolean.class;
+            if (!seen.add(f) && !List.class.isAssignableFrom(f.getType())) {
+                if (onOff) {
+                    continue;
+                }
+                throw new UsageException(name + " is given twice");
+            }
+            rest.add(arg);
+            if (!onOff && eq < 0) {
+                if (i + 1 >= args.length) {
+                    throw new UsageException(name + " needs a value");
+                }
+                rest.add(args[++i]);
+            }
+        }
+        return rest;
+    }
+
+    private static final Pattern NOT_CONVERTED = Pattern.compile("\"(.+)\": couldn't convert \"(.*)\" to an? (.+)");
+
+    /** JCommander's messages in magent's words where they read oddly, on one line. */
+    private static String reworded(String message) {
+        String line = oneLine(message);
+        Matcher m = NOT_CONVERTED.matcher(line);
+        if (m.matches()) {
+            String what = m.group(3).equals("integer") || m.group(3).equals("long") ? "a whole number" : m.group(3);
+            return "bad " + m.group(1) + " value '" + m.group(2) + "': expected " + what;
+        }
+        return line;
+    }
+
+    private static String oneLine(String message) {
+        return message == null ? "bad command line" : message.replaceAll("\\s*\\R\\s*", " ").trim();
+    }
+
+    /** The slf4j-simple level name for the -v count. */
+    String logLevel() {
+        return switch (verbosity) {
+            case 0 -> "info";
+            case 1 -> "debug";
+            default -> "trace";
+        };
+    }
+
+    /** True when -u or -g was given: they are accepted but cannot take effect. */
+    boolean asksForPrivilegeDrop() {
+        return user != null || group != null;
+    }
+
+    /**
+     * The proxy configuration these flags describe.
+     *
+     * @throws UsageException naming the flag at fault
+     */
+    ProxyConfig toConfig() throws UsageException {
+        if (servers.isEmpty()) {
+            throw new UsageException("at least one main server is needed: -s host:port");
+        }
+        List<ServerAddress> mains = addresses("-s", servers);
+        List<ServerAddress> copies = addresses("-b", backups);
+        Set<ServerAddress> seen = new HashSet<>();
+        for (ServerAddress a : concat(mains, copies)) {
+            if (!seen.add(a)) {
+                throw new UsageException("server " + a + " is given twice (in -s or -b): each copy needs its own server");
+            }
+        }
+        if (port < 0 || port > 65535) {
+            throw new UsageException("bad -p value " + port + ": expected a port 1..65535, or 0 to disable TCP");
+        }
+        Path socket = null;
+        if (unixSocket != null) {
+            if (unixSocket.isBlank()) {
+                throw new UsageException("bad -f value: empty path");
+            }
+            try {
+                socket = Path.of(unixSocket);
+            } catch (InvalidPathException e) {
+                throw new UsageException("bad -f value '" + unixSocket + "': " + e.getReason());
+            }
+        }
+        if (port == 0 && socket == null) {
+            throw new UsageException("-p 0 disables TCP: give -f PATH to listen on a unix socket instead");
+        }
+        checkBindAddress();
+        atLeast("-n/--max-connections", maxConnections, 1);
+        atLeast("-i/--pool-size", poolSize, 1);
+        atLeast("--timeout", timeoutMillis, 1);
+        atLeast("--failure-threshold", failureThreshold, 1);
+        atLeast("--idle-timeout", idleTimeoutSeconds, 0);
+        atLeast("--shutdown-grace", shutdownGraceSeconds, 0);
+        atLeast("--io-threads", ioThreads, 0);
+        atLeast("--max-value-size", maxValueSize, 1);
+        try {
+            return ProxyConfig.builder()
+                    .bindAddress(listen)
+                    // C magent: -p 0 disables TCP; ProxyConfig says that with -1 (0 there is an ephemeral port)
+                    .port(port == 0 ? -1 : port)
+                    .unixSocket(socket)
+                    .mains(mains)
+                    .backups(copies)
+                    .ketama(ketama)
+                    .maxConnections(maxConnections)
+                    .poolSize(poolSize)
+                    .requestTimeout(Duration.ofMillis(timeoutMillis))
+                    .failureThreshold(failureThreshold)
+                    .readRepair(!noRepair)
+                    .limits(ProtocolLimits.DEFAULT.withMaxValueSize(maxValueSize))
+                    .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
+                    .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
+                    .ioThreads(ioThreads)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(oneLine(e.getMessage()));
+        }
+    }
+
+    private void checkBindAddress() throws UsageException {
+        if (listen.isBlank()) {
+            throw new UsageException("bad -l value: empty address");
+        }
+        try {
+            InetAddress.getByName(listen);
+        } catch (UnknownHostException e) {
+            throw new UsageException("bad -l value '" + listen + "': not an IP address or a known host name");
+        }
+    }
+
+    private static List<ServerAddress> addresses(String flag, List<String> values) throws UsageException {
+        List<ServerAddress> out = new ArrayList<>(values.size());
         for (String v : values) {
-            // C magent users sometimes pass "a:1,b:2"; accept both forms
-            for (String part : v.split(",")) {
-                out.add(address(flag, part.trim()));
+            try {
+                out.add(ServerAddress.parse(v.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("bad " + flag + " value: " + oneLine(e.getMessage()));
             }
         }
         return out;
     }
 
-    private static ServerAddress address(String flag, String value) {
-        try {
-            return ServerAddress.parse(value);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("bad " + flag + " value '" + value + "': " + e.getMessage());
+    private static void atLeast(String flag, int value, int min) throws UsageException {
+        if (value < min) {
+            throw new UsageException("bad " + flag + " value " + value + ": must be at least " + min);
         }
     }
 
-    /** Log level from the number of -v flags: info, then debug, then trace. */
-    String logLevel() {
-        return switch (verbose.size()) {
-            case 0 -> "info";
-            case 1 -> "debug";
-            default -> "trace";
-        };
+    private static <T> List<T> concat(List<T> a, List<T> b) {
+        List<T> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 }

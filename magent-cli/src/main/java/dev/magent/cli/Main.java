@@ -1,95 +1,155 @@
 package dev.magent.cli;
 
-import com.beust.jcommander.JCommander;
-import com.beust.jcommander.ParameterException;
 import dev.magent.core.MagentProxy;
 import dev.magent.core.ProxyConfig;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The magent daemon: parses C magent's flags, starts the proxy, and shuts it down gracefully on SIGTERM
- * or SIGINT. Errors in the flags are one line on stderr and exit code 2; a listener that cannot bind is
- * exit code 1. A memcached server that is merely unreachable is not an error: the proxy starts and
- * serves from the other copies.
+ * The magent daemon: reads C magent's flags, starts the proxy, and on SIGTERM or SIGINT stops accepting,
+ * lets requests in flight finish for {@code --shutdown-grace} seconds and exits.
+ *
+ * <p>Exit codes: 0 after a normal stop (or -h, --version), {@value #EXIT_USAGE} for a command line that
+ * cannot run (one line on stderr, nothing started), {@value #EXIT_FAILED} when the proxy cannot start, e.g.
+ * its port is taken. A memcached server that is merely unreachable is not an error: the proxy starts and
+ * serves its keys from the other copies until it answers.
  */
 public final class Main {
-    static final int EXIT_USAGE = 2;
+    static final int EXIT_OK = 0;
     static final int EXIT_FAILED = 1;
+    static final int EXIT_USAGE = 2;
+
+    /** Kept in C magent's shape (magent -h) so its users find their flags where they expect them. */
+    static final String USAGE = """
+            Usage: magent -s host:port [-s host:port ...] [-b host:port ...] [options]
+
+              -s, --server host:port   main memcached server; repeat for each (keys are sharded over them)
+              -b, --backup host:port   backup memcached server; repeat for each (every write is copied there)
+              -p, --port N             TCP port, default 11211 (0 to disable TCP support; then -f is needed)
+              -l, --listen ADDR        local bind address, default 127.0.0.1 (C magent: 0.0.0.0);
+                                       magent has no authentication: open it to the network with care
+              -f, --unix-socket PATH   unix socket path to listen on, default off
+              -k, --ketama             ketama key placement (libmemcached-compatible); default is
+                                       magent 0.6's modulo placement
+              -n, --max-connections N  max client connections, default 4096
+              -i, --pool-size N        max keep-alive connections per memcached server, default 20
+              -v, --verbose            more logging: -v debug, -vv trace
+              -D, --foreground         accepted for C magent compatibility: magent always runs in the
+                                       foreground (use systemd, or nohup ... &, to detach it)
+              -u uid, -g gid           accepted and ignored: a JVM cannot drop privileges; run magent as
+                                       an unprivileged user (e.g. systemd User=/Group=)
+              -h, --help               this message
+                  --version            print the version and exit
+
+              --timeout MS             backend request timeout in milliseconds, default 1000
+              --failure-threshold N    consecutive failures that mark a server down, default 3
+              --no-repair              turn read-repair off (refilling a main from the backup on a miss)
+              --idle-timeout S         close client connections idle for S seconds, default 0 (never)
+              --shutdown-grace S       seconds SIGTERM waits for requests in flight, default 5
+              --io-threads N           event-loop threads, default 0 (one per core)
+              --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
+
+            Values may also be joined with '=': --port=11200.
+            """;
 
     private Main() {
     }
 
     public static void main(String[] args) {
         int code = run(args, System.out, System.err);
-        if (code >= 0) {
+        if (code != EXIT_OK) {
             System.exit(code);
         }
-    }
-
-    /** Parses and validates; returns the options or null after printing one line on {@code err}. */
-    static CliOptions parse(String[] args, PrintStream err) {
-        CliOptions options = new CliOptions();
-        try {
-            JCommander.newBuilder().addObject(options).programName("magent").build().parse(args);
-            return options;
-        } catch (ParameterException e) {
-            err.println("magent: " + e.getMessage() + " (see magent --help)");
-            return null;
-        }
+        // a normal stop comes from a signal: the JVM is already exiting and runs the shutdown hook to its end
     }
 
     /**
-     * Runs the daemon; returns an exit code, or -1 once the proxy has started and stopped normally from a
-     * signal (then the JVM exits on its own).
+     * Runs the daemon until it is stopped.
+     *
+     * @return the process exit code
      */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        CliOptions options = parse(args, err);
-        if (options == null) {
-            return EXIT_USAGE;
-        }
-        if (options.help) {
-            StringBuilder sb = new StringBuilder();
-            JCommander.newBuilder().addObject(new CliOptions()).programName("magent").build().getUsageFormatter()
-                    .usage(sb);
-            out.print(sb);
-            out.println("-u/-g: a JVM cannot drop privileges after start; run magent as an unprivileged user"
-                    + " (systemd User=/Group=).");
-            return 0;
-        }
-        if (options.version) {
-            out.println("magent " + MagentProxy.version());
-            return 0;
-        }
+        CliOptions options;
         ProxyConfig config;
         try {
+            options = CliOptions.parse(args);
+            if (options.help) {
+                out.print(USAGE);
+                return EXIT_OK;
+            }
+            if (options.version) {
+                out.println("magent " + MagentProxy.version());
+                return EXIT_OK;
+            }
             config = options.toConfig();
-        } catch (IllegalArgumentException e) {
+        } catch (UsageException e) {
             err.println("magent: " + e.getMessage());
             return EXIT_USAGE;
         }
-        // before the first logger exists, so that slf4j-simple picks it up
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", options.logLevel());
-        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
-        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
-        if (options.user != null || options.group != null) {
-            log.warn("-u/-g ignored: a JVM cannot drop privileges after start; run magent as an unprivileged "
-                    + "user instead (e.g. systemd User=/Group=)");
+
+        configureLogging(options.logLevel(), options.verbosity > 0);
+        Logger log = LoggerFactory.getLogger(Main.class);
+        if (options.asksForPrivilegeDrop()) {
+            log.warn("-u/-g ignored: a JVM cannot drop privileges; start magent as an unprivileged user instead "
+                    + "(systemd User=/Group=, or su/runuser)");
         }
+
         MagentProxy proxy;
         try {
             proxy = MagentProxy.start(config);
-        } catch (IOException | IllegalArgumentException e) {
-            err.println("magent: " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            err.println("magent: cannot start: " + describe(e));
             return EXIT_FAILED;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(proxy::close, "magent-shutdown"));
+        Duration grace = config.shutdownGrace();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> proxy.shutdown(grace), "magent-shutdown"));
         try {
             proxy.awaitTermination();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            proxy.shutdown(grace);
         }
-        return -1;
+        return EXIT_OK;
+    }
+
+    /**
+     * slf4j-simple reads its settings once, when the first logger is created: this must run before any
+     * class that holds a logger is touched. Settings given with -D on the java command line win, except
+     * that an explicit -v sets the level.
+     */
+    static void configureLogging(String level, boolean explicit) {
+        if (explicit) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        } else {
+            setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", level);
+        }
+        setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
+        setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
+        setIfAbsent("org.slf4j.simpleLogger.showThreadName", "false");
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** One line: the message of the exception and of its causes that add something. */
+    private static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (sb.indexOf(m) < 0) {
+                sb.append(sb.length() == 0 ? "" : ": ").append(m);
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return sb.toString().replaceAll("\\s*\\R\\s*", " ");
     }
 }
