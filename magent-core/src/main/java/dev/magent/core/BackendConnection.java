@@ -167,7 +167,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
         }
         if (!closed) {
             fail(new BackendException(BackendException.Reason.CONNECTION, server.address(),
-                    "connection closed by the server"), size > 0 || !closedByUs);
+                    "connection closed by the server"), true);
+            server.connectionLost();
         }
     }
 

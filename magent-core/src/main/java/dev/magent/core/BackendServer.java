@@ -57,6 +57,10 @@ public final class BackendServer {
         private volatile StateListener listener = (s, from, to) -> { };
         private final ResyncProgress resync = new ResyncProgress();
         private final LatencyHistogram latency = new LatencyHistogram();
+        private volatile boolean recordingWrites;
+        private volatile java.util.function.Consumer<BackendServer> connectionLostListener = s -> { };
+        private final java.util.concurrent.atomic.AtomicBoolean identityCheckRunning =
+                new java.util.concurrent.atomic.AtomicBoolean();
 
         Health(int hintCapacity) {
             this.hints = new HintLog(hintCapacity);
@@ -150,6 +154,19 @@ public final class BackendServer {
         return h.latency;
     }
 
+    /**
+     * While a resync copies keys to this server, every write sent here is also hinted, so that a write
+     * racing the copy of the same key (the copy read the old value before the write and adds it after)
+     * is rewritten when the resync ends.
+     */
+    boolean recordingWrites() {
+        return h.recordingWrites;
+    }
+
+    void recordingWrites(boolean on) {
+        h.recordingWrites = on;
+    }
+
     /** This server's catch-up progress (resync and hinted keys). */
     public ResyncProgress resyncProgress() {
         return h.resync;
@@ -188,6 +205,24 @@ public final class BackendServer {
 
     void connectionClosed() {
         h.openConnections.decrementAndGet();
+    }
+
+    /** The server closed a connection on its own: it may have restarted; the listener checks who answers now. */
+    void connectionLost() {
+        h.connectionLostListener.accept(this);
+    }
+
+    void setConnectionLostListener(java.util.function.Consumer<BackendServer> listener) {
+        h.connectionLostListener = listener;
+    }
+
+    /** Claims the one identity check allowed at a time; false if one is running. */
+    boolean startIdentityCheck() {
+        return h.identityCheckRunning.compareAndSet(false, true);
+    }
+
+    void identityCheckDone() {
+        h.identityCheckRunning.set(false);
     }
 
     /** A reply arrived: the run of failures is over. */

@@ -112,6 +112,29 @@ final class HealthProber {
         });
     }
 
+    /**
+     * After a server closed a connection on its own: if another memcached process answers now (new pid or
+     * start time), it restarted faster than failures could mark it down and lost its items, so it is
+     * marked down here and rejoins through the usual recovery (which resyncs it).
+     */
+    void checkRestart(BackendServer server) {
+        if (stopped || server.state() != BackendServer.State.UP || !server.startIdentityCheck()) {
+            return;
+        }
+        probe(server).whenComplete((seen, f) -> {
+            server.identityCheckDone();
+            ServerIdentity before = server.identity();
+            if (seen == null) {
+                return; // not answering: failures will mark it down
+            }
+            if (before == null) {
+                server.identity(seen);
+            } else if (seen.differsFrom(before) && server.state() == BackendServer.State.UP) {
+                server.markDown("restarted (pid " + before.pid() + " -> " + seen.pid() + "): it lost its items");
+            }
+        });
+    }
+
     /** One probe: connect, send {@code stats}; completes with who answered, or null on any failure. */
     CompletableFuture<ServerIdentity> probe(BackendServer server) {
         CompletableFuture<ServerIdentity> result = new CompletableFuture<>();

@@ -67,6 +67,7 @@ public final class MagentProxy implements AutoCloseable {
         };
         for (BackendServer s : cluster.all()) {
             s.setListener(stateListener);
+            s.setConnectionLostListener(prober::checkRestart);
         }
 
         this.threads = threads;
@@ -162,6 +163,7 @@ public final class MagentProxy implements AutoCloseable {
         for (BackendServer s : cluster.all()) {
             if (!cluster.carriedOver(s, previous)) {
                 s.setListener(stateListener);
+                s.setConnectionLostListener(prober::checkRestart);
                 HealthProber.ServerIdentity seen = prober.probe(s).join();
                 s.identity(seen);
                 if (seen == null) {

@@ -53,6 +53,7 @@ final class Rejoin implements HealthProber.Recovery {
     private static final int QUEUE_LOW_WATER = 2048;
     private static final long TICK_MILLIS = 50;
     private static final int MAX_HINT_PASSES = 5;
+    private static final int MAX_RESYNC_ATTEMPTS = 3;
     private static final long HINT_RETRY_SECONDS = 5;
     private static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
     private static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
@@ -132,7 +133,7 @@ final class Rejoin implements HealthProber.Recovery {
         }
         if (fullResync) {
             // a failed resync (a source is down too) does not keep the server out: read-repair still works
-            step = step.thenCompose(v -> resync(server).exceptionally(f -> null));
+            step = step.thenCompose(v -> resyncUntilHintsHold(server, 1));
         }
         return step.thenCompose(v -> {
             // back in service; keys still hinted are routed to the other copy until rewritten below
@@ -141,16 +142,51 @@ final class Rejoin implements HealthProber.Recovery {
         });
     }
 
-    /** Runs a full resync now (the admin command); joins one already running for the server. */
+    /**
+     * A resync while the server is out of service; if its hint log overflowed meanwhile (more writes
+     * during the copy than it holds), some of those writes may have been copied over by older values, so
+     * it runs again, a bounded number of times.
+     */
+    private CompletableFuture<Void> resyncUntilHintsHold(BackendServer server, int attempt) {
+        return resync(server).exceptionally(f -> null).thenCompose(v -> {
+            if (!server.hints().overflowed()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (attempt >= MAX_RESYNC_ATTEMPTS) {
+                log.warn("{}: the hint log kept overflowing during {} resyncs; keys written meanwhile are "
+                        + "left to read-repair", server, attempt);
+                server.hints().clear();
+                return CompletableFuture.completedFuture(null);
+            }
+            log.info("{}: the hint log overflowed during the resync; flushing and resyncing again", server);
+            server.hints().clear();
+            return router.sendAnyState(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
+                    .thenCompose(r -> {
+                        ReferenceCountUtil.release(r);
+                        return resyncUntilHintsHold(server, attempt + 1);
+                    });
+        });
+    }
+
+    /**
+     * Runs a full resync now (the admin command), while the server stays in service: writes sent to it
+     * meanwhile are hinted and rewritten afterwards, so a copy racing a client's write or delete of the
+     * same key cannot leave the older value behind. Joins one already running for the server.
+     */
     CompletableFuture<Void> resyncNow(BackendServer server) {
         CompletableFuture<Void> done = new CompletableFuture<>();
-        loop.execute(() -> resync(server).whenComplete((v, f) -> {
-            if (f != null) {
-                done.completeExceptionally(f);
-            } else {
-                done.complete(null);
-            }
-        }));
+        loop.execute(() -> {
+            server.recordingWrites(true);
+            resync(server).whenComplete((v, f) -> server.recordingWrites(false))
+                    .thenCompose(v -> resolveHints(server, 0))
+                    .whenComplete((v, f) -> {
+                        if (f != null) {
+                            done.completeExceptionally(f);
+                        } else {
+                            done.complete(null);
+                        }
+                    });
+        });
         return done;
     }
 

@@ -94,11 +94,18 @@ final class Router {
             ReferenceCountUtil.release(command);
             return CompletableFuture.failedFuture(server.downException());
         }
+        byte[] key = null;
         if (!server.hints().isEmpty()) {
-            byte[] key = keyOf(command);
+            key = keyOf(command);
             if (key != null && server.hints().contains(key)) {
                 ReferenceCountUtil.release(command);
                 return CompletableFuture.failedFuture(server.staleException());
+            }
+        }
+        if (server.recordingWrites() && command.verb().intent() == Verb.Intent.WRITE) {
+            byte[] written = key != null ? key : keyOf(command);
+            if (written != null) {
+                server.hints().record(written);
             }
         }
         return sendAnyState(server, command);
