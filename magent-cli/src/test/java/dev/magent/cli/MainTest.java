@@ -1,0 +1,76 @@
+package dev.magent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.beust.jcommander.Parameter;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Main.run for everything that does not start a proxy: the exit code and what reaches the terminal. */
+class MainTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String... args) {
+        return Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "",
+        "-s foo",
+        "-s 127.0.0.1:11211 -p 0",
+        "-s 127.0.0.1:11211 --bogus",
+        "-s 127.0.0.1:11211 -p",
+        "-s 127.0.0.1:11211 -n many",
+        "-s 127.0.0.1:11211 -b 127.0.0.1:11211",
+    })
+    void badCommandLineIsOneLineAndExitCode2(String args) {
+        assertEquals(Main.EXIT_USAGE, run(args.isEmpty() ? new String[0] : args.split(" ")));
+        String e = err();
+        assertTrue(e.startsWith("magent: "), e);
+        assertTrue(e.endsWith("\n") && e.indexOf('\n') == e.length() - 1, "exactly one line: " + e);
+        assertEquals("", out());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-h", "--help"})
+    void helpGoesToStdoutAndListsEveryFlag(String flag) {
+        assertEquals(Main.EXIT_OK, run(flag));
+        assertEquals("", err());
+        String help = out();
+        for (Field f : CliOptions.class.getDeclaredFields()) {
+            Parameter p = f.getAnnotation(Parameter.class);
+            if (p == null) {
+                continue;
+            }
+            for (String name : p.names()) {
+                assertTrue(help.matches("(?s).*(^|[\\s,])" + java.util.regex.Pattern.quote(name) + "[\\s,=].*"),
+                        "help lists " + name);
+            }
+        }
+        assertTrue(help.contains("-v, --verbose"));
+    }
+
+    @Test
+    void version() {
+        assertEquals(Main.EXIT_OK, run("--version"));
+        assertTrue(out().matches("magent \\S+\\R"), out());
+        assertEquals("", err());
+    }
+}
