@@ -64,6 +64,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
         if (f.isSuccess()) {
             active = true;
             server.connectionOpened();
+            server.connectionEstablished();
             List<Command> queued = unsent;
             unsent = null;
             for (Command c : queued) {

@@ -61,6 +61,7 @@ public final class BackendServer {
         private volatile java.util.function.Consumer<BackendServer> connectionLostListener = s -> { };
         private final java.util.concurrent.atomic.AtomicBoolean identityCheckRunning =
                 new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile boolean identitySuspect;
 
         Health(int hintCapacity) {
             this.hints = new HintLog(hintCapacity);
@@ -207,9 +208,25 @@ public final class BackendServer {
         h.openConnections.decrementAndGet();
     }
 
-    /** The server closed a connection on its own: it may have restarted; the listener checks who answers now. */
+    /**
+     * The server closed a connection on its own: it may have restarted. Who answers is checked now, and
+     * again on the next successful connect if it did not answer yet (a restart in progress).
+     */
     void connectionLost() {
+        h.identitySuspect = true;
         h.connectionLostListener.accept(this);
+    }
+
+    /** A connection opened: if the server was suspected of restarting, check who answers. */
+    void connectionEstablished() {
+        if (h.identitySuspect) {
+            h.connectionLostListener.accept(this);
+        }
+    }
+
+    /** The identity check saw who answers: no longer suspect. */
+    void identityConfirmed() {
+        h.identitySuspect = false;
     }
 
     void setConnectionLostListener(java.util.function.Consumer<BackendServer> listener) {

@@ -125,8 +125,9 @@ final class HealthProber {
             server.identityCheckDone();
             ServerIdentity before = server.identity();
             if (seen == null) {
-                return; // not answering: failures will mark it down
+                return; // not answering yet: checked again on the next connect, or failures mark it down
             }
+            server.identityConfirmed();
             if (before == null) {
                 server.identity(seen);
             } else if (seen.differsFrom(before) && server.state() == BackendServer.State.UP) {
