@@ -4,7 +4,12 @@ import dev.magent.core.MagentProxy;
 import dev.magent.core.ProxyConfig;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.BindException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +26,8 @@ public final class Main {
     static final int EXIT_OK = 0;
     static final int EXIT_FAILED = 1;
     static final int EXIT_USAGE = 2;
+
+    private static final Pattern BIND_FAILED = Pattern.compile(".*bind\\(\\.\\.\\) failed[^:]*: (.*)");
 
     /** Kept in C magent's shape (magent -h) so its users find their flags where they expect them. */
     static final String USAGE = """
@@ -101,7 +108,7 @@ public final class Main {
         try {
             proxy = MagentProxy.start(config);
         } catch (IOException | RuntimeException e) {
-            err.println("magent: cannot start: " + describe(e));
+            err.println("magent: " + startFailure(config, e));
             return EXIT_FAILED;
         }
         Duration grace = config.shutdownGrace();
@@ -136,6 +143,35 @@ public final class Main {
         if (System.getProperty(key) == null) {
             System.setProperty(key, value);
         }
+    }
+
+    /**
+     * One line for a proxy that could not start. A listener that cannot bind is named with its address:
+     * epoll says "bind(..) failed with error(-98): Address already in use", NIO throws a BindException.
+     */
+    static String startFailure(ProxyConfig config, Throwable e) {
+        String reason = null;
+        for (Throwable t = e; t != null && reason == null; t = t.getCause() == t ? null : t.getCause()) {
+            Matcher m = BIND_FAILED.matcher(String.valueOf(t.getMessage()));
+            if (m.matches()) {
+                reason = m.group(1);
+            } else if (t instanceof BindException) {
+                reason = String.valueOf(t.getMessage());
+            }
+        }
+        if (reason == null) {
+            return "cannot start: " + describe(e);
+        }
+        List<String> where = new ArrayList<>();
+        if (config.port() >= 0) {
+            String host = config.bindAddress().indexOf(':') >= 0 ? "[" + config.bindAddress() + "]" : config.bindAddress();
+            where.add(host + ":" + config.port());
+        }
+        if (config.unixSocket() != null) {
+            where.add(config.unixSocket().toString());
+        }
+        return "cannot listen on " + String.join(" or ", where) + ": "
+                + (reason.isEmpty() ? reason : Character.toLowerCase(reason.charAt(0)) + reason.substring(1));
     }
 
     /** One line: the message of the exception and of its causes that add something. */

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.beust.jcommander.Parameter;
+import dev.magent.core.ProxyConfig;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.reflect.Field;
+import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -72,5 +75,19 @@ class MainTest {
         assertEquals(Main.EXIT_OK, run("--version"));
         assertTrue(out().matches("magent \\S+\\R"), out());
         assertEquals("", err());
+    }
+
+    @Test
+    void bindFailureNamesTheAddress() throws Exception {
+        ProxyConfig tcp = CliOptions.parse("-s", "127.0.0.1:11211", "-p", "11200").toConfig();
+        assertEquals("cannot listen on 127.0.0.1:11200: address already in use", Main.startFailure(tcp,
+                new IOException("bind(..) failed with error(-98): Address already in use")));
+        assertEquals("cannot listen on 127.0.0.1:11200: address already in use", Main.startFailure(tcp,
+                new IOException("cannot listen: Address already in use", new BindException("Address already in use"))));
+        ProxyConfig both = CliOptions.parse("-s", "a:1", "-l", "::1", "-f", "/run/m.sock").toConfig();
+        assertEquals("cannot listen on [::1]:11211 or /run/m.sock: permission denied", Main.startFailure(both,
+                new IOException("bind(..) failed with error(-13): Permission denied")));
+        assertEquals("cannot start: interrupted while binding: boom", Main.startFailure(tcp,
+                new IOException("interrupted while binding", new IllegalStateException("boom"))));
     }
 }
