@@ -58,6 +58,8 @@ final class FaultInjectingServer implements AutoCloseable {
     private final long startedAtSeconds = System.currentTimeMillis() / 1000;
     private final Thread acceptor;
     private volatile Fault fault = Fault.NONE;
+    /** Requests the current fault still applies to; negative: until switched off. */
+    private final AtomicLong faultBudget = new AtomicLong(-1);
     private volatile boolean closed;
 
     private FaultInjectingServer() throws IOException {
@@ -81,7 +83,28 @@ final class FaultInjectingServer implements AutoCloseable {
     }
 
     void fault(Fault f) {
+        faultBudget.set(-1);
         fault = f;
+    }
+
+    /** Applies a fault to the next {@code requests} requests only, then behaves again. */
+    void faultNext(Fault f, int requests) {
+        faultBudget.set(requests);
+        fault = f;
+    }
+
+    /** The fault for the request just read, counting down a limited fault. */
+    private Fault faultForThisRequest() {
+        Fault f = fault;
+        if (f == Fault.NONE || faultBudget.get() < 0) {
+            return f;
+        }
+        long left = faultBudget.getAndDecrement();
+        if (left <= 0) {
+            fault = Fault.NONE;
+            return Fault.NONE;
+        }
+        return f;
     }
 
     Fault fault() {
@@ -154,7 +177,7 @@ final class FaultInjectingServer implements AutoCloseable {
                 if (stalled) {
                     continue; // a connection that stalled mid-reply never answers again
                 }
-                Fault f = fault;
+                Fault f = faultForThisRequest();
                 switch (f) {
                     case STALL -> {
                         faultsInjected.incrementAndGet();
