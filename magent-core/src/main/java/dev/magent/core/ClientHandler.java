@@ -116,7 +116,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter implements LoopCo
         }
         CompletableFuture<Reply> reply;
         if (command instanceof VersionCommand) {
-            reply = CompletableFuture.completedFuture(new VersionReply(runtime.version()));
+            reply = CompletableFuture.completedFuture(new VersionReply(runtime.protocolVersion()));
         } else if (command instanceof StatsCommand s) {
             reply = CompletableFuture.completedFuture(runtime.statsReply(s.arguments()));
         } else if (command instanceof VerbosityCommand) {

@@ -74,6 +74,15 @@ final class ProxyRuntime {
         return version;
     }
 
+    /**
+     * What {@code version} answers: a memcached-style number first, because clients and test suites
+     * (memccapable) parse it to decide which protocol features to expect; magent speaks memcached 1.6's
+     * text protocol (without meta commands), then its own version.
+     */
+    String protocolVersion() {
+        return "1.6.0-magent-" + version;
+    }
+
     void clientOpened(ClientHandler c) {
         clients.add(c);
     }
