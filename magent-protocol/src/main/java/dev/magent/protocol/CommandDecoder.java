@@ -124,7 +124,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     private static byte[] adminPrefixBytes(String prefix) {
         byte[] bytes = prefix.getBytes(StandardCharsets.US_ASCII);
         boolean printable = !prefix.isEmpty() && prefix.chars().allMatch(c -> c > ' ' && c < 0x7F);
-        boolean memcached = Arrays.stream(Verb.values()).anyMatch(v -> v.wireName().equals(prefix))
+        boolean memcached = Arrays.stream(VERBS).anyMatch(v -> v.wireName().equals(prefix))
                 || prefix.length() == 2 && prefix.charAt(0) == 'm'; // mg, ms, md, mn, ma, me
         if (!printable || memcached) {
             throw new IllegalArgumentException("not usable as an admin command prefix: '" + prefix + "'");
@@ -167,8 +167,9 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         int eol = in.indexOf(start + scanned, limit, LF);
         if (eol < 0) {
             scanned = limit - start;
-            // at least scanned - 1 bytes of line even if the last one is the CR of a CRLF
-            if (scanned - 1 > limits.maxLineLength() && tooLong(in, start, limit, scanned - 1)) {
+            // the line is at least this long, whatever comes next (a last CR may be half of a CRLF)
+            int atLeast = scanned - (in.getByte(limit - 1) == CR ? 1 : 0);
+            if (atLeast > limits.maxLineLength() && tooLong(in, start, limit, atLeast)) {
                 close(in, out, LINE_TOO_LONG);
             }
             return false;
@@ -288,7 +289,12 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             return;
         }
         if (verb == null) {
-            out.add(tokens.startsWith(tokens.count() - 1, Wire.HTTP) ? HTTP_REQUEST : UNKNOWN_COMMAND);
+            if (tokens.startsWith(tokens.count() - 1, Wire.HTTP)) {
+                out.add(HTTP_REQUEST);
+                state = State.DISCARD;
+            } else {
+                out.add(UNKNOWN_COMMAND);
+            }
             return;
         }
         switch (verb) {

@@ -4,13 +4,17 @@ import io.netty.buffer.ByteBuf;
 
 /** Unsigned decimal numbers written straight into buffers, without going through a String. */
 final class Decimal {
+    /** 10^19, the smallest 20-digit number, as an unsigned 64-bit value. */
+    private static final long TEN_POW_19 = Long.parseUnsignedLong("10000000000000000000");
+
     private Decimal() {
     }
 
     /** How many digits {@code value}, read as unsigned 64-bit, takes. */
     static int length(long value) {
         if (value < 0) {
-            return 20; // 2^63 and above: 19 digits end at 9.2e18, 2^64 - 1 has 20
+            // 2^63 (9223372036854775808) and above: 19 digits below 10^19, 20 from there to 2^64 - 1
+            return Long.compareUnsigned(value, TEN_POW_19) >= 0 ? 20 : 19;
         }
         int digits = 1;
         for (long bound = 10; digits < 19 && value >= bound; bound *= 10) {

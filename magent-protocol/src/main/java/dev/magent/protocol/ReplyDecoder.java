@@ -140,7 +140,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         int eol = in.indexOf(start + scanned, limit, LF);
         if (eol < 0) {
             scanned = limit - start;
-            if (scanned - 1 > limits.maxLineLength()) {
+            // the line is at least this long, whatever comes next (a last CR may be half of a CRLF)
+            if (scanned - (in.getByte(limit - 1) == CR ? 1 : 0) > limits.maxLineLength()) {
                 fail(in, out, "reply line longer than " + limits.maxLineLength() + " bytes");
             }
             return false;

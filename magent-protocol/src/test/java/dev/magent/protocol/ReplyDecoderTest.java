@@ -1,14 +1,22 @@
 package dev.magent.protocol;
 
-import static dev.magent.protocol.Wire.decode;
+import static dev.magent.protocol.Harness.decode;
+import static dev.magent.protocol.Harness.describe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+/** The client-side decoder; reply bytes as memcached 1.6.18 sends them. */
 class ReplyDecoderTest {
     private static List<String> d(String... pieces) {
-        return decode(new ReplyDecoder(), pieces);
+        return decode(ReplyDecoder::new, pieces);
     }
 
     @Test
@@ -16,41 +24,141 @@ class ReplyDecoderTest {
         assertEquals(List.of("STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED", "OK"),
                 d("STORED\r\nNOT_STORED\r\nEXISTS\r\nNOT_FOUND\r\nDELETED\r\nTOUCHED\r\nOK\r\n"));
         assertEquals(List.of("VALUES"), d("END\r\n"));
-        assertEquals(List.of("VALUES a/5=x\r\ny b/4294967295/cas18446744073709551614=z"),
+        assertEquals(List.of("VALUES k/0=[hello]"), d("VALUE k 0 5\r\nhello\r\nEND\r\n"));
+        assertEquals(List.of("VALUES a/5=[x\r\ny] b/4294967295/cas=18446744073709551614=[z]"),
                 d("VALUE a 5 4\r\nx\r\ny\r\nVALUE b 4294967295 1 18446744073709551614\r\nz\r\nEND\r\n"));
-        assertEquals(List.of("NumberReply[value=42]", "NumberReply[value=-1]"), d("42\r\n18446744073709551615\r\n"));
-        assertEquals(List.of("VersionReply[version=1.6.18]"), d("VERSION 1.6.18\r\n"));
-        assertEquals(List.of("STATS pid=7 version=1.6.18 rusage_user=0.1 2"),
-                d("STAT pid 7\r\nSTAT version 1.6.18\r\nSTAT rusage_user 0.1 2\r\nEND\r\n"));
-        assertEquals(List.of("ErrorReply[kind=ERROR, message=]", "ErrorReply[kind=ERROR, message=Too many open connections]",
-                "ErrorReply[kind=CLIENT_ERROR, message=bad data chunk]", "ErrorReply[kind=SERVER_ERROR, message=out of memory]"),
-                d("ERROR\r\nERROR Too many open connections\r\nCLIENT_ERROR bad data chunk\r\nSERVER_ERROR out of memory\r\n"));
-        assertEquals(List.of("META VA [t100, f5] [hi]", "META EN []", "META HD [c5]"), d("VA 2 t100 f5\r\nhi\r\nEN\r\nHD c5\r\n"));
+        assertEquals(List.of("VALUES m1/1/cas=15=[a] m1/1/cas=15=[a]"),
+                d("VALUE m1 1 1 15\r\na\r\nVALUE m1 1 1 15\r\na\r\nEND\r\n"));
+        assertEquals(List.of("VALUES kz/0=[]"), d("VALUE kz 0 0\r\n\r\nEND\r\n"));
+        assertEquals(List.of("NUMBER 42", "NUMBER 18446744073709551615", "NUMBER 0"),
+                d("42\r\n18446744073709551615\r\n0\r\n"));
+        assertEquals(List.of("VERSION 1.6.18"), d("VERSION 1.6.18\r\n"));
+        assertEquals(List.of("STATS pid=<7> version=<1.6.18> rusage_user=<0.1 2> empty=<>"),
+                d("STAT pid 7\r\nSTAT version 1.6.18\r\nSTAT rusage_user 0.1 2\r\nSTAT empty\r\nEND\r\n"));
+        assertEquals(List.of("reply ERROR", "reply ERROR Too many open connections",
+                        "reply CLIENT_ERROR bad data chunk", "reply SERVER_ERROR out of memory", "reply CLIENT_ERROR"),
+                d("ERROR\r\nERROR Too many open connections\r\nCLIENT_ERROR bad data chunk\r\n"
+                        + "SERVER_ERROR out of memory\r\nCLIENT_ERROR\r\n"));
+        assertEquals(List.of("META VA [f5, t-1, s2, c33, kmh] [hi]", "META HD []", "META EN []", "META NF []",
+                        "META NS []", "META EX []", "META MN []", "META HD [c5, Oabc]", "META VA [] []"),
+                d("VA 2 f5 t-1 s2 c33 kmh\r\nhi\r\nHD\r\nEN\r\nNF\r\nNS\r\nEX\r\nMN\r\nHD c5 Oabc\r\nVA 0\r\n\r\n"));
+        // bare LF line endings are accepted too
+        assertEquals(List.of("STORED", "VALUES k/0=[v]"), d("STORED\nVALUE k 0 1\nv\r\nEND\n"));
     }
 
     @Test
-    void anErrorInsideAMultiGetEndsIt() {
-        assertEquals(List.of("ErrorReply[kind=SERVER_ERROR, message=out of memory]", "STORED"),
-                d("VALUE a 0 1\r\nx\r\nSERVER_ERROR out of memory\r\nSTORED\r\n"));
+    void anErrorInsideAMultiLineReplyEndsIt() {
+        // memcached drops what it had and sends the error, e.g. when out of memory mid multi-get
+        assertEquals(List.of("reply SERVER_ERROR out of memory writing get response", "STORED"),
+                d("VALUE a 0 1\r\nx\r\nSERVER_ERROR out of memory writing get response\r\nSTORED\r\n"));
+        assertEquals(List.of("reply SERVER_ERROR out of memory writing stats", "VALUES"),
+                d("STAT a 1\r\nSERVER_ERROR out of memory writing stats\r\nEND\r\n"));
     }
 
     @Test
     void garbageFailsOnceAndTheRestIsDiscarded() {
-        assertEquals(List.of("STORED", "ERROR<SERVER_ERROR bad reply from server: unknown reply 'HELLO'> close"),
+        assertEquals(List.of("STORED", "ERR<SERVER_ERROR unparsable reply: unknown reply: 'HELLO'> close"),
                 d("STORED\r\nHELLO\r\nSTORED\r\n"));
-        assertEquals(List.of("ERROR<SERVER_ERROR bad reply from server: value not followed by CRLF> close"),
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: data block of 1 bytes not followed by CRLF> close"),
                 d("VALUE a 0 1\r\nxyz\r\nEND\r\n"));
-        assertEquals(List.of("ERROR<SERVER_ERROR bad reply from server: unexpected line inside a multi-line reply> close"),
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unexpected line inside a VALUE reply: 'STORED'> close"),
                 d("VALUE a 0 1\r\nx\r\nSTORED\r\n"));
-        assertEquals(List.of("ERROR<SERVER_ERROR bad reply from server: bad VALUE line> close"), d("VALUE a x 1\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VALUE line with bad flags: 'VALUE a x 1'> close"),
+                d("VALUE a x 1\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: STAT line inside a VALUE reply: 'STAT a b'> close"),
+                d("VALUE a 0 1\r\nx\r\nSTAT a b\r\nEND\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VALUE line inside a STAT reply: 'VALUE a 0 1'> close"),
+                d("STAT a b\r\nVALUE a 0 1\r\nx\r\nEND\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: not an unsigned 64-bit number: '18446744073709551616'> close"),
+                d("18446744073709551616\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: empty reply line: ''> close"), d("\r\nSTORED\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'RESET'> close"), d("RESET\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'XX 1'> close"), d("XX 1\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VA line with bad size: 'VA x'> close"), d("VA x\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'a?b'> close"), d("a\u0000b\r\n"));
+        // a CR inside an error line (possible with bare LF endings) does not break the one-line message
+        assertEquals(List.of("reply SERVER_ERROR a b"), d("SERVER_ERROR a\rb\n"));
+    }
+
+    @Test
+    void limitsComeFromTheProtocolLimits() {
+        ProtocolLimits limits = new ProtocolLimits(50, 100, 100, 10);
+        assertEquals(List.of("VALUES a/0=[0123456789]"),
+                decode(() -> new ReplyDecoder(limits), "VALUE a 0 10\r\n0123456789\r\nEND\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VALUE of 11 bytes, above the limit of 10: 'VALUE a 0 11'> close"),
+                decode(() -> new ReplyDecoder(limits), "VALUE a 0 11\r\n01234567890\r\nEND\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VA of 11 bytes, above the limit of 10: 'VA 11'> close"),
+                decode(() -> new ReplyDecoder(limits), "VA 11\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: reply line longer than 100 bytes> close"),
+                decode(() -> new ReplyDecoder(limits), "STAT " + "x".repeat(100)));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: reply line longer than 100 bytes> close"),
+                decode(() -> new ReplyDecoder(limits), "STAT " + "x".repeat(100) + "\r\nEND\r\n"));
+        assertEquals(List.of("STATS x=<" + "y".repeat(93) + ">"),
+                decode(() -> new ReplyDecoder(limits), "STAT x " + "y".repeat(93) + "\r", "\nEND\r\n"));
+    }
+
+    @Test
+    void partialRepliesAreReleasedAtEndOfInputAndOnRemoval() {
+        assertEquals(List.of(), d("VALUE a 0 1\r\nx\r\nVALUE b 0 2\r\nyy\r\nVALUE c 0 3\r\nz"));
+        assertEquals(List.of(), d("VA 3 f1\r\nab"));
+        assertEquals(List.of(), d("STAT a b\r\n"));
+
+        EmbeddedChannel ch = new EmbeddedChannel(new ReplyDecoder());
+        ByteBuf input = Harness.unpooled("VALUE a 0 1\r\nx\r\nVALUE b 0 2\r\nyy\r\nVAL");
+        ch.writeInbound(input);
+        assertNull(ch.readInbound());
+        ch.pipeline().removeFirst();
+        ByteBuf rest = ch.readInbound();
+        assertEquals("VAL", Harness.text(rest));
+        rest.release();
+        assertEquals(0, input.refCnt(), "the values gathered so far were released");
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
+    void dataIsASliceOfTheInput() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ReplyDecoder());
+        ByteBuf input = Harness.unpooled("VALUE a 0 5\r\nhello\r\nEND\r\n");
+        ch.writeInbound(input);
+        ValuesReply reply = ch.readInbound();
+        input.setByte(13, 'j');
+        assertEquals("VALUES a/0=[jello]", describe(reply));
+        ReferenceCountUtil.release(reply);
+        assertEquals(0, input.refCnt());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
+    void theClientCodecEncodesCommandsAndDecodesReplies() {
+        EmbeddedChannel ch = new EmbeddedChannel(new MemcacheClientCodec());
+        ch.writeOutbound(RetrievalCommand.gets(Harness.k("a")), new MetaGetCommand(Harness.k("a"), List.of("v", "t")));
+        StringBuilder written = new StringBuilder();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            written.append(Harness.text(b));
+            b.release();
+        }
+        assertEquals("gets a\r\nmg a v t\r\n", written.toString());
+        ch.writeInbound(Harness.bytes("VALUE a 3 1 9\r\nx\r\nEND\r\nVA 1 t-1\r\nx\r\n"));
+        Object values = ch.readInbound();
+        Object meta = ch.readInbound();
+        assertEquals("VALUES a/3/cas=9=[x]", describe(values));
+        assertEquals("META VA [t-1] [x]", describe(meta));
+        assertTrue(meta instanceof MetaReply m && m.hit() && "-1".equals(m.flag('t')));
+        ReferenceCountUtil.release(values);
+        ReferenceCountUtil.release(meta);
+        assertFalse(ch.finishAndReleaseAll());
     }
 
     @Test
     void everySplitPoint() {
-        String replies = "VALUE a 0 3\r\nx\r\n\r\nVALUE b 1 0 7\r\n\r\nEND\r\nSTORED\r\n12\r\nSTAT a b\r\nEND\r\n"
-                + "VA 1 f3\r\nz\r\nEN\r\nVERSION 1.6\r\nSERVER_ERROR oops\r\nEND\r\n";
+        String replies = "VALUE a 0 3\r\nx\r\n\r\nVALUE b 1 0 7\r\n\r\nEND\r\nSTORED\r\n12\r\nSTAT a b c\r\nEND\r\n"
+                + "VA 1 f3\r\nz\r\nEN\r\nVERSION 1.6\r\nSERVER_ERROR oops\r\nEND\r\nVALUE c 0 1\r\n\n\r\n"
+                + "CLIENT_ERROR bad data chunk\r\nVALUE d 0 2\r\n12\r\nEND\r\nDELETED\r\n";
         List<String> whole = d(replies);
-        assertEquals(9, whole.size(), whole.toString());
+        assertEquals(List.of("VALUES a/0=[x\r\n] b/1/cas=7=[]", "STORED", "NUMBER 12", "STATS a=<b c>", "META VA [f3] [z]",
+                "META EN []", "VERSION 1.6", "reply SERVER_ERROR oops", "VALUES", "reply CLIENT_ERROR bad data chunk",
+                "VALUES d/0=[12]", "DELETED"), whole);
         for (int split = 0; split <= replies.length(); split++) {
             assertEquals(whole, d(replies.substring(0, split), replies.substring(split)), "split at " + split);
         }
