@@ -54,7 +54,7 @@ final class Rejoin implements HealthProber.Recovery {
     private static final long TICK_MILLIS = 50;
     private static final int MAX_HINT_PASSES = 5;
     private static final int MAX_RESYNC_ATTEMPTS = 3;
-    private static final long HINT_RETRY_SECONDS = 5;
+    private static final long HINT_SWEEP_SECONDS = 1;
     private static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
     private static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
     private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -67,6 +67,7 @@ final class Rejoin implements HealthProber.Recovery {
     private boolean autoResync;
     private int keysPerSecond;
     private final Map<BackendServer.Health, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
+    private final java.util.Set<BackendServer.Health> sweeping = new java.util.HashSet<>();
 
     Rejoin(Cluster cluster, Router router, Transport transport, ProxyConfig config) {
         this.cluster = cluster;
@@ -76,6 +77,17 @@ final class Rejoin implements HealthProber.Recovery {
         this.keysPerSecond = config.resyncRate();
         this.bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis())
                 .option(ChannelOption.AUTO_READ, false);
+        // a write can miss a server that stays up (one timeout, below the down threshold): its hint is
+        // rewritten by this sweep rather than waiting for a rejoin that never comes
+        loop.scheduleWithFixedDelay(this::sweepHints, HINT_SWEEP_SECONDS, HINT_SWEEP_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void sweepHints() {
+        for (BackendServer s : cluster.all()) {
+            if (s.state() == BackendServer.State.UP && !s.hints().isEmpty() && !s.hints().overflowed()) {
+                resolveHints(s, 0);
+            }
+        }
     }
 
     /** Takes a reloaded configuration. */
@@ -193,35 +205,38 @@ final class Rejoin implements HealthProber.Recovery {
     // ---- hinted keys ----------------------------------------------------------------------------------
 
     /**
-     * Rewrites every hinted key from the other copy, pass after pass until the log is empty. Keys whose
-     * copy keeps failing (the other copy is down too) stay hinted, so still routed away, and are retried
-     * later.
+     * Rewrites every hinted key from the other copy, pass after pass until the log is empty, at most one
+     * run per server at a time. Keys whose copy keeps failing (the other copy is down too) stay hinted, so
+     * still routed away, and the sweep retries them every second.
      */
     private CompletableFuture<Void> resolveHints(BackendServer server, int passes) {
-        HintLog hints = server.hints();
-        if (hints.isEmpty() || server.state() != BackendServer.State.UP) {
-            return CompletableFuture.completedFuture(null);
+        if (passes == 0) {
+            if (!sweeping.add(server.health())) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return resolvePasses(server, 0).whenComplete((v, f) -> sweeping.remove(server.health()));
         }
-        if (passes >= MAX_HINT_PASSES) {
-            log.warn("{}: {} hinted keys could not be rewritten yet; retrying in {} s", server, hints.size(),
-                    HINT_RETRY_SECONDS);
-            loop.schedule(() -> resolveHints(server, 0), HINT_RETRY_SECONDS, TimeUnit.SECONDS);
+        return resolvePasses(server, passes);
+    }
+
+    private CompletableFuture<Void> resolvePasses(BackendServer server, int passes) {
+        HintLog hints = server.hints();
+        if (hints.isEmpty() || server.state() != BackendServer.State.UP || passes >= MAX_HINT_PASSES) {
             return CompletableFuture.completedFuture(null);
         }
         ResyncProgress p = progress(server);
         p.phase(ResyncProgress.Phase.HINTS);
-        int total = hints.size();
-        log.info("{}: rewriting {} hinted keys from the other copy", server, total);
+        log.debug("{}: rewriting {} hinted keys from the other copy", server, hints.size());
         List<HintLog.Hint> batch = hints.snapshot(Integer.MAX_VALUE);
         CompletableFuture<Void> pass = pace(batch.iterator(), hint -> rewrite(server, hint));
         return pass.thenCompose(v -> {
             if (hints.isEmpty()) {
-                log.info("{}: hinted keys rewritten", server);
+                log.info("{}: hinted keys rewritten from the other copy ({} so far)", server, p.hintsResolved());
                 p.finish(true);
                 return CompletableFuture.completedFuture(null);
             }
             // keys written again meanwhile, or whose copy failed: another pass
-            return resolveHints(server, passes + 1);
+            return resolvePasses(server, passes + 1);
         });
     }
 
