@@ -126,8 +126,16 @@ final class ClusterObserver {
         return best;
     }
 
-    /** Direct memory held by Netty's default pooled allocator (where the proxy's buffers live). */
+    /**
+     * Direct memory held by Netty's default allocator (where the proxy's buffers live: the adaptive allocator
+     * in Netty 4.2), or by the JVM's direct buffer pool if the allocator has no metric.
+     */
     static long nettyDirectMemory() {
-        return io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
+        if (io.netty.buffer.ByteBufAllocator.DEFAULT instanceof io.netty.buffer.ByteBufAllocatorMetricProvider p) {
+            return p.metric().usedDirectMemory();
+        }
+        return ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed)
+                .sum();
     }
 }
