@@ -22,7 +22,9 @@ import java.util.Objects;
  *   <li>Lines end with {@code \r\n} or a bare {@code \n}, as memcached accepts both.</li>
  *   <li>A storage command's data block becomes a retained slice of the received bytes: never copied, and
  *       never allocated up front from the declared length. Release the {@link StorageCommand}.</li>
- *   <li>After a {@link ProtocolError} with {@code closeConnection}, all further input is discarded.</li>
+ *   <li>For a {@link ProtocolError} a server writes its reply unless it is {@linkplain ProtocolError#silent()
+ *       silent}, then closes the connection if it says so; after such a closing error all further input is
+ *       discarded.</li>
  * </ul>
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
@@ -130,11 +132,6 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             throw new IllegalArgumentException("not usable as an admin command prefix: '" + prefix + "'");
         }
         return bytes;
-    }
-
-    /** The state, for tests. */
-    State state() {
-        return state;
     }
 
     @Override

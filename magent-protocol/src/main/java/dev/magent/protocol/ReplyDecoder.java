@@ -88,11 +88,6 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         this.limits = limits;
     }
 
-    /** The state, for tests. */
-    State state() {
-        return state;
-    }
-
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         boolean progress;
@@ -201,7 +196,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             if (stats == null) {
                 stats = new ArrayList<>();
             }
-            stats.add(new Stat(tokens.string(1), in.toString(valueStart, end - valueStart, StandardCharsets.UTF_8)));
+            String value = in.toString(valueStart, end - valueStart, StandardCharsets.UTF_8);
+            stats.add(new Stat(tokens.string(1).replace('\r', ' '), value.replace('\r', ' ')));
             return null;
         }
         ErrorReply error = errorLine(in, end);
@@ -232,7 +228,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         }
         if (tokens.is(0, Wire.VERSION) && n >= 2) {
             // VERSION <version>\r\n
-            out.add(new VersionReply(in.toString(tokens.start(1), end - tokens.start(1), StandardCharsets.UTF_8)));
+            String version = in.toString(tokens.start(1), end - tokens.start(1), StandardCharsets.UTF_8);
+            out.add(new VersionReply(version.replace('\r', ' '))); // one line, whatever the server sent
             return null;
         }
         if (tokens.length(0) == 2) {
