@@ -57,13 +57,12 @@ class FuzzTest {
     private static void fuzz(Function<ProtocolLimits, ChannelHandler> decoder, String[] valid, Predicate<Object> model,
                              long seed) {
         Random random = new Random(seed);
-        long messages = 0;
-        long errors = 0;
+        Tally tally = new Tally();
         for (int i = 0; i < CASES_PER_DECODER; i++) {
             byte[] input = i % 4 == 0 ? randomBytes(random) : mutate(random, valid);
             ProtocolLimits limits = random.nextBoolean() ? SMALL : ProtocolLimits.DEFAULT;
             EmbeddedChannel ch = new EmbeddedChannel(decoder.apply(limits));
-            boolean closed = false;
+            tally.closed = false;
             ByteBuf whole = null;
             try {
                 if (i % 10 == 0) {
@@ -73,15 +72,15 @@ class FuzzTest {
                         int n = 1 + random.nextInt(Math.max(1, Math.min(input.length - at, 40)));
                         ch.writeInbound(PooledByteBufAllocator.DEFAULT.buffer(n).writeBytes(input, at, n));
                         at += n;
-                        closed = drain(ch, model, closed, input);
+                        drain(ch, model, tally);
                     }
                 } else {
                     whole = Unpooled.wrappedBuffer(input);
                     ch.writeInbound(whole);
-                    closed = drain(ch, model, closed, input);
+                    drain(ch, model, tally);
                 }
                 ch.finish();
-                closed = drain(ch, model, closed, input);
+                drain(ch, model, tally);
             } catch (RuntimeException | AssertionError e) {
                 throw new AssertionError("input " + i + ": " + printable(input), e);
             }
@@ -89,31 +88,34 @@ class FuzzTest {
             if (whole != null && input.length > 0) { // an empty wrap is the unreleasable EMPTY_BUFFER
                 assertEquals(0, whole.refCnt(), "not released for input " + printable(input));
             }
-            messages += counted[0];
-            errors += counted[1];
-            counted[0] = counted[1] = 0;
         }
         // the mutations must reach both the happy paths and the error paths to mean anything
-        assertTrue(messages > CASES_PER_DECODER / 2, "too few messages: " + messages);
-        assertTrue(errors > CASES_PER_DECODER / 4, "too few protocol errors: " + errors);
+        assertTrue(tally.messages > CASES_PER_DECODER / 2, "too few messages: " + tally.messages);
+        assertTrue(tally.errors > CASES_PER_DECODER / 4, "too few protocol errors: " + tally.errors);
     }
 
-    private static final long[] counted = new long[2];
+    /** What came out of the decoders. */
+    private static final class Tally {
+        long messages;
+        long errors;
+        /** Whether the current input produced an error that closes the connection. */
+        boolean closed;
+    }
 
-    /** Reads and releases every output; returns whether a closing error was seen. */
-    private static boolean drain(EmbeddedChannel ch, Predicate<Object> model, boolean closed, byte[] input) {
+    /** Reads and releases every output. */
+    private static void drain(EmbeddedChannel ch, Predicate<Object> model, Tally tally) {
         Object o;
         while ((o = ch.readInbound()) != null) {
             try {
-                if (closed) {
+                if (tally.closed) {
                     fail("output after an error that closes the connection: " + o);
                 }
                 if (o instanceof ProtocolError error) {
-                    closed = error.closeConnection();
-                    counted[1]++;
+                    tally.closed = error.closeConnection();
+                    tally.errors++;
                 } else if (model.test(o)) {
                     Harness.describe(o); // reads every field and data block
-                    counted[0]++;
+                    tally.messages++;
                 } else {
                     fail("neither a model object nor a protocol error: " + o);
                 }
@@ -121,7 +123,6 @@ class FuzzTest {
                 ReferenceCountUtil.release(o);
             }
         }
-        return closed;
     }
 
     private static final String TEXTISH = " \r\n0123456789abcdefghijklmnopqrstuvwxyzENDVALUESTAT-";
