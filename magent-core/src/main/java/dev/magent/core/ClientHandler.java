@@ -97,7 +97,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter implements LoopCo
             runtime.stats().protocolError();
             Slot slot = new Slot(error.closeConnection());
             slots.add(slot);
-            slot.accept(error.reply(), null);
+            // a silent error (memcached closes without a word) still keeps its place in the reply order
+            slot.accept(error.silent() ? null : error.reply(), null);
         } else {
             ReferenceCountUtil.release(msg);
         }

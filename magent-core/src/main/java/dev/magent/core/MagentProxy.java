@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class MagentProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MagentProxy.class);
+    /** Lines starting with this word are the proxy's own commands ({@code magent resync host:port}). */
+    static final String ADMIN_PREFIX = "magent";
 
     private final ProxyConfig config;
     private final ProxyRuntime runtime;
@@ -103,7 +105,7 @@ public final class MagentProxy implements AutoCloseable {
                         if (sslContext != null) {
                             ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
                         }
-                        ch.pipeline().addLast("codec", new MemcacheServerCodec(current.limits()));
+                        ch.pipeline().addLast("codec", new MemcacheServerCodec(current.limits(), ADMIN_PREFIX));
                         ch.pipeline().addLast("client", new ClientHandler(runtime));
                     }
                 });

@@ -143,6 +143,19 @@ class SemanticsIT {
     }
 
     @Test
+    void adminCommandsOverTheMemcachedPort() throws Exception {
+        try (TextClient c = client(proxy)) {
+            assertEquals("OK\r\n", c.call("magent resync 127.0.0.1:" + a.port() + "\r\n"));
+            MemcachedProcess.await("the resync ran", Duration.ofSeconds(10),
+                    () -> proxy.resyncProgress(a.address()).phase() == ResyncProgress.Phase.DONE);
+            assertEquals("CLIENT_ERROR not a server of this proxy: 10.9.9.9:1\r\n", c.call("magent resync 10.9.9.9:1\r\n"));
+            assertEquals("SERVER_ERROR reload needs a configuration file (-c)\r\n", c.call("magent reload\r\n"));
+            assertTrue(c.call("magent bogus\r\n").startsWith("CLIENT_ERROR unknown magent command"));
+            assertTrue(c.call("stats\r\n").contains("STAT resync_1 127.0.0.1:" + a.port() + " phase=done"));
+        }
+    }
+
+    @Test
     void quitClosesTheConnection() throws Exception {
         try (TextClient c = client(proxy)) {
             c.send("quit\r\n");
