@@ -204,8 +204,8 @@ class FaultsUnderLoadIT {
         long resumed = load.fullServiceAfter(restartedAt);
         Load.Window whileDown = load.window(downAt, allDownAt);
         System.out.printf("MEASURED: every server killed under load: %d requests while all were down, %d answered "
-                        + "SERVER_ERROR, slowest answer %.1f ms (timeout %d ms), none hung; the kill was detected "
-                        + "for all servers in %.1f ms; after the restarts all servers were up in %.1f ms and full "
+                        + "SERVER_ERROR, slowest answer %.1f ms (timeout %d ms), none hung; all three were marked down "
+                        + "%.1f ms after the last kill returned; after the restarts all servers were up in %.1f ms and full "
                         + "service (%d consecutive successes) resumed %.1f ms after the restarts, without restarting "
                         + "the proxy%n",
                 outage.requests(), outage.errors(), outage.maxLatencyNanos() / 1e6, timeout.toMillis(),

@@ -105,7 +105,7 @@ class MemccapableIT {
                 regressions.add(e.getKey() + ": " + viaProxy);
             }
         }
-        System.out.printf("MEASURED: memccapable -a: %d/%d tests pass against memcached %s, %d/%d through magent "
+        System.out.printf("MEASURED: memccapable -a: %d/%d tests pass against %s, %d/%d through magent "
                         + "(2 mains + 1 backup); failing through magent only: %s%n", passedDirect, direct.size(),
                 versionOf(), passedProxied, proxied.size(), regressions);
         assertTrue(regressions.isEmpty(), "tests that pass against memcached but fail through magent: " + regressions);
