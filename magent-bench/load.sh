@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# The same memaslap workload, side by side, in one run, against:
+#   direct         one memcached
+#   twemproxy      nutcracker over two memcached (ketama)
+#   magent         magent over the same two (ketama, -k)
+#   magent+backup  magent over the same two mains plus a third memcached as backup
+# Rounds are interleaved (direct twemproxy magent magent+backup, direct twemproxy ...) so that noise from
+# the machine spreads over every target instead of landing on one; each run is preceded by a short
+# warm-up on the same target. Then magent's RSS: idle, at its peak under load, and holding 10 000 idle
+# client connections. Everything runs on 127.0.0.1; every process started here is stopped by PID on exit.
+#
+#   magent-bench/load.sh                      basic workload, 3 rounds of 10 s per target (about 3 min)
+#   magent-bench/load.sh --quick              basic workload, 3 rounds of 3 s (about 1.5 min)
+#   magent-bench/load.sh --workload=all       basic, mget10, mget100, large; 3 rounds of 3 s (about 4 min)
+#   magent-bench/load.sh --workload=mget10,large --rounds=5 --duration=5
+#
+# Workloads (memaslap, 2 threads, 40 connections, 32-byte keys, 1 set : 10 gets):
+#   basic     100-byte values, single-key get
+#   mget10    100-byte values, get of 10 keys at a time (memaslap --division=10)
+#   mget100   100-byte values, get of 100 keys at a time
+#   large     10 KiB values, single-key get
+#
+# Other flags:
+#   --rounds=N          measured runs per target and workload (default 3)
+#   --duration=S        seconds per measured run (default 10, 3 with --quick or several workloads)
+#   --warmup=S          seconds of warm-up before each run (default 2, 1 with --quick)
+#   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup
+#   --idle-conns=N      idle client connections for the memory figure (default 10000; 0 skips it)
+#   --base-port=P       first of the 7 consecutive ports used (default: a free block from 42000 up)
+#   --twemproxy-conns=N nutcracker's server_connections (default 1: one pipelined connection per server,
+#                       twemproxy's own default and its fastest setting on this workload)
+#   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
+# MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+here=magent-bench
+
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+die() { echo "load.sh: $*" >&2; exit 1; }
+
+# --- flags -------------------------------------------------------------------------------------
+quick=0; workloads=basic; rounds=3; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
+idle_conns=10000; base_port=""; tw_conns=1; out=""
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    --workload=*) workloads=${arg#*=} ;;
+    --rounds=*) rounds=${arg#*=} ;;
+    --duration=*) duration=${arg#*=} ;;
+    --warmup=*) warmup=${arg#*=} ;;
+    --targets=*) targets=${arg#*=} ;;
+    --idle-conns=*) idle_conns=${arg#*=} ;;
+    --base-port=*) base_port=${arg#*=} ;;
+    --twemproxy-conns=*) tw_conns=${arg#*=} ;;
+    --out=*) out=${arg#*=} ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown flag $arg (see --help)" ;;
+  esac
+done
+[[ $workloads == all ]] && workloads=basic,mget10,mget100,large
+IFS=, read -r -a workload_list <<<"$workloads"
+IFS=, read -r -a target_list <<<"$targets"
+for w in "${workload_list[@]}"; do
+  [[ $w =~ ^(basic|mget10|mget100|large)$ ]] || die "unknown workload $w (basic, mget10, mget100, large, all)"
+done
+for t in "${target_list[@]}"; do
+  [[ $t =~ ^(direct|twemproxy|magent|magent\+backup)$ ]] || die "unknown target $t"
+done
+if [[ -z $duration ]]; then
+  if (( quick || ${#workload_list[@]} > 1 )); then duration=3; else duration=10; fi
+fi
+[[ -z $warmup ]] && { if (( quick )); then warmup=1; else warmup=2; fi; }
+[[ $rounds =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
+  die "--rounds, --duration and --warmup take whole numbers"
+uses_magent=0
+[[ ,$targets, == *,magent* ]] && uses_magent=1
+
+# The bound: measured runs plus warm-ups plus about 45 s of start-up, JIT warm-up and the idle test.
+estimate=$(( ${#workload_list[@]} * ${#target_list[@]} * rounds * (duration + warmup) + 45 ))
+(( estimate <= 300 )) ||
+  die "this would take about ${estimate} s; keep it under 300 s with fewer --rounds, a shorter --duration or fewer workloads"
+
+# --- what a fresh Debian machine lacks -----------------------------------------------------------
+memaslap=$(command -v memcaslap || command -v memaslap || true)
+packages=()
+command -v memcached >/dev/null || packages+=(memcached)
+command -v nutcracker >/dev/null || packages+=(nutcracker)
+[[ -n $memaslap ]] || packages+=(libmemcached-tools)
+command -v python3 >/dev/null || packages+=(python3)
+(( uses_magent )) && ! command -v java >/dev/null && packages+=(openjdk-17-jdk-headless)
+(( uses_magent )) && [[ ! -f magent-cli/target/magent.jar ]] && ! command -v mvn >/dev/null && packages+=(maven)
+if (( ${#packages[@]} )); then
+  as_admin=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "please install as root: apt-get install -y ${packages[*]}"
+    as_admin=(sudo)
+  fi
+  say "installing ${packages[*]}"
+  "${as_admin[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >/dev/null 2>&1 ||
+    { "${as_admin[@]}" apt-get update -q >/dev/null &&
+      "${as_admin[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >/dev/null; } ||
+    die "could not install ${packages[*]}"
+  memaslap=$(command -v memcaslap || command -v memaslap || true)
+fi
+[[ -n $memaslap ]] || die "libmemcached-tools has neither memcaslap nor memaslap"
+if (( uses_magent )) && [[ ! -f magent-cli/target/magent.jar ]]; then
+  say "building magent: mvn -B -q -DskipTests package -pl magent-cli -am"
+  mvn -B -q -DskipTests package -pl magent-cli -am
+fi
+
+# --- ports, processes, clean-up ------------------------------------------------------------------
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+block_free() { local p; for p in $(seq "$1" $(( $1 + 6 ))); do listening "$p" && return 1; done; return 0; }
+if [[ -z $base_port ]]; then
+  for candidate in $(seq 42000 100 48900); do
+    block_free "$candidate" && { base_port=$candidate; break; }
+  done
+  [[ -n $base_port ]] || die "no free block of 7 ports between 42000 and 49000"
+else
+  block_free "$base_port" || die "a port in $base_port..$(( base_port + 6 )) is in use"
+fi
+port_m1=$base_port port_m2=$(( base_port + 1 )) port_m3=$(( base_port + 2 ))
+port_tw=$(( base_port + 3 )) port_tw_stats=$(( base_port + 4 ))
+port_mg=$(( base_port + 5 )) port_mgb=$(( base_port + 6 ))
+
+work=${out:-$(mktemp -d "${TMPDIR:-/tmp}/magent-load.XXXXXX")}
+mkdir -p "$work"
+declare -A pid=()
+idle_pid=""
+stop_all() {
+  trap - EXIT INT TERM
+  local name
+  [[ -n $idle_pid ]] && kill "$idle_pid" 2>/dev/null
+  for name in "${!pid[@]}"; do
+    kill "${pid[$name]}" 2>/dev/null || true
+  done
+  for name in "${!pid[@]}"; do
+    wait "${pid[$name]}" 2>/dev/null || true
+  done
+  echo "raw outputs and logs: $work"
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 10 000 idle clients need as many descriptors in magent and in the helper; both inherit this limit.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+(( idle_conns + 100 <= $(ulimit -n) )) || die "ulimit -n is $(ulimit -n); --idle-conns=$idle_conns needs more"
+
+await_port() { # name port: bounded wait, 30 s
+  local _
+  for _ in $(seq 1 300); do
+    listening "$2" && return 0
+    kill -0 "${pid[$1]}" 2>/dev/null || { cat "$work/$1.log" >&2; die "$1 exited before listening on $2 (log above)"; }
+    sleep 0.1
+  done
+  die "$1 did not listen on port $2 within 30 s; see $work/$1.log"
+}
+
+as_user=()
+[[ $(id -u) -eq 0 ]] && as_user=(-u root)
+start_memcached() { # name port
+  memcached "${as_user[@]}" -U 0 -l 127.0.0.1 -p "$2" -m 1024 -c 4096 -t 2 >"$work/$1.log" 2>&1 &
+  pid[$1]=$!
+}
+start_memcached m1 "$port_m1"
+start_memcached m2 "$port_m2"
+start_memcached m3 "$port_m3"
+await_port m1 "$port_m1"; await_port m2 "$port_m2"; await_port m3 "$port_m3"
+
+if [[ ,$targets, == *,twemproxy,* ]]; then
+  # md5 + ketama: twemproxy's libketama-style ring, as magent -k builds one
+  cat >"$work/nutcracker.yml" <<EOF
+bench:
+  listen: 127.0.0.1:$port_tw
+  hash: md5
+  distribution: ketama
+  timeout: 2000
+  backlog: 1024
+  preconnect: true
+  server_connections: $tw_conns
+  auto_eject_hosts: false
+  servers:
+    - 127.0.0.1:$port_m1:1
+    - 127.0.0.1:$port_m2:1
+EOF
+  nutcracker -c "$work/nutcracker.yml" -s "$port_tw_stats" -a 127.0.0.1 -o "$work/nutcracker.log" \
+    >"$work/nutcracker.out" 2>&1 &
+  pid[twemproxy]=$!
+  await_port twemproxy "$port_tw"
+fi
+
+if [[ -x bin/magent ]]; then
+  magent_cmd=(bin/magent)
+  jvm_note="bin/magent's defaults: $(sed -n 's/^default_opts="\(.*\)"$/\1/p' bin/magent)"
+  [[ -n ${MAGENT_JAVA_OPTS:-} ]] && jvm_note="MAGENT_JAVA_OPTS=$MAGENT_JAVA_OPTS"
+else
+  # no launcher in this checkout: small-footprint options like the ones it would set
+  jvm_opts=${MAGENT_JAVA_OPTS:--Xms64m -Xmx192m -XX:MaxDirectMemorySize=64m -XX:+UseSerialGC}
+  # shellcheck disable=SC2206
+  magent_cmd=(java $jvm_opts -jar magent-cli/target/magent.jar)
+  jvm_note="$jvm_opts (no bin/magent in this checkout)"
+fi
+start_magent() { # name port [backup port]
+  local args=(-l 127.0.0.1 -p "$2" -k -n $(( idle_conns + 2000 )) -s "127.0.0.1:$port_m1" -s "127.0.0.1:$port_m2")
+  [[ -n ${3:-} ]] && args+=(-b "127.0.0.1:$3")
+  # exec: bin/magent execs java, so this PID is the JVM's (for /proc/PID/status)
+  "${magent_cmd[@]}" "${args[@]}" >"$work/$1.log" 2>&1 &
+  pid[$1]=$!
+}
+[[ ,$targets, == *,magent,* ]] && start_magent magent "$port_mg"
+[[ ,$targets, == *,magent+backup,* ]] && start_magent magent+backup "$port_mgb" "$port_m3"
+[[ -n ${pid[magent]:-} ]] && await_port magent "$port_mg"
+[[ -n ${pid[magent+backup]:-} ]] && await_port magent+backup "$port_mgb"
+
+declare -A port_of=([direct]=$port_m1 [twemproxy]=$port_tw [magent]=$port_mg [magent+backup]=$port_mgb)
+declare -A backends_of=([direct]="m1" [twemproxy]="m1 m2" [magent]="m1 m2" [magent+backup]="m1 m2 m3")
+
+# --- the workloads -------------------------------------------------------------------------------
+cfg() { # workload -> config file; 1 set : 10 gets, 32-byte keys
+  local value=100
+  [[ $1 == large ]] && value=10240
+  local f="$work/$1.cnf"
+  printf 'key\n32 32 1\nvalue\n%d %d 1\ncmd\n0 0.091\n1 0.909\n' "$value" "$value" >"$f"
+  echo "$f"
+}
+memaslap_args() { # workload target seconds
+  local args=(-s "127.0.0.1:${port_of[$2]}" -F "$(cfg "$1")" -T 2 -c 40 -t "${3}s")
+  case $1 in
+    basic) args+=(-X 100) ;;
+    mget10) args+=(-X 100 -d 10) ;;
+    mget100) args+=(-X 100 -d 100) ;;
+    large) args+=(-X 10240 -w 1k) ;; # 40 x 1k objects of 10 KiB stay within memcached's -m
+  esac
+  echo "${args[@]}"
+}
+cpu_ticks() { # name... -> utime+stime summed, in clock ticks
+  local total=0 name
+  for name in "$@"; do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/${pid[$name]}/stat") ))
+  done
+  echo "$total"
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hz=$(getconf CLK_TCK)
+
+run_once() { # workload target round
+  local workload=$1 target=$2 round=$3 sampler="" proxy_before=0 proxy_after=0
+  local backends=${backends_of[$target]}
+  # warm-up on the same target, not measured
+  if (( warmup > 0 )); then
+    # shellcheck disable=SC2046
+    timeout $(( warmup + 20 )) "$memaslap" $(memaslap_args "$workload" "$target" "$warmup") \
+      >"$work/$workload.$target.$round.warmup" 2>&1 || true
+  fi
+  local backend_before proxy_pid=${pid[$target]:-}
+  # shellcheck disable=SC2086
+  backend_before=$(cpu_ticks $backends)
+  if [[ -n $proxy_pid ]]; then
+    proxy_before=$(cpu_ticks "$target")
+    if [[ $target == magent* ]]; then
+      ( peak=0; while kill -0 "$proxy_pid" 2>/dev/null; do
+          r=$(rss_kib "$proxy_pid" 2>/dev/null || echo 0); (( r > peak )) && peak=$r && echo "$peak" >"$work/rss.$target.peak"
+          sleep 0.2; done ) &
+      sampler=$!
+    fi
+  fi
+  # shellcheck disable=SC2046
+  timeout $(( duration + 30 )) "$memaslap" $(memaslap_args "$workload" "$target" "$duration") -S "${duration}s" \
+    >"$work/$workload.$target.$round.txt" 2>&1 || echo "  (memaslap exited non-zero, see $work/$workload.$target.$round.txt)"
+  local backend_after peak=0
+  # shellcheck disable=SC2086
+  backend_after=$(cpu_ticks $backends)
+  [[ -n $proxy_pid ]] && proxy_after=$(cpu_ticks "$target")
+  if [[ -n $sampler ]]; then
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    peak=$(cat "$work/rss.$target.peak" 2>/dev/null || echo 0)
+    rm -f "$work/rss.$target.peak"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$target" "$round" $(( proxy_after - proxy_before )) \
+    $(( backend_after - backend_before )) "$peak" "$hz" >>"$work/samples.tsv"
+  printf '  %-8s %-14s round %d: %s\n' "$workload" "$target" "$round" \
+    "$(grep -o 'TPS: [0-9]*' "$work/$workload.$target.$round.txt" || echo 'no result')"
+}
+
+say "machine"
+echo "  $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
+echo "  load average now: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up as noise)"
+echo "  memcached $(memcached -V | cut -d' ' -f2), nutcracker $(nutcracker -V 2>&1 | grep -o '[0-9][0-9.]*' | head -1), $(basename "$memaslap") from libmemcached-tools $(dpkg-query -W -f='${Version}' libmemcached-tools 2>/dev/null || echo '?')"
+if (( uses_magent )); then
+  echo "  $(java -version 2>&1 | head -1); magent JVM options: $jvm_note"
+fi
+echo "  ports $port_m1-$port_mgb; workloads: ${workload_list[*]}; targets: ${target_list[*]}; $rounds rounds of ${duration} s after ${warmup} s warm-up; estimate ${estimate} s"
+
+rss_idle_start=()
+if (( uses_magent )); then
+  for t in magent magent+backup; do
+    [[ -n ${pid[$t]:-} ]] && rss_idle_start+=("$t $(rss_kib "${pid[$t]}")")
+  done
+  # the JIT compiles the proxy's hot path before anything is measured
+  say "warming up magent ($(( quick ? 3 : 5 )) s each)"
+  for t in magent magent+backup; do
+    # shellcheck disable=SC2046
+    [[ -n ${pid[$t]:-} ]] && { timeout 30 "$memaslap" $(memaslap_args basic "$t" $(( quick ? 3 : 5 ))) \
+      >"$work/jit-warmup.$t.txt" 2>&1 || true; }
+  done
+fi
+
+for workload in "${workload_list[@]}"; do
+  say "workload $workload: $memaslap $(memaslap_args "$workload" direct "$duration" | sed "s/127.0.0.1:$port_m1/TARGET/") -S ${duration}s"
+  for round in $(seq 1 "$rounds"); do
+    for target in "${target_list[@]}"; do
+      run_once "$workload" "$target" "$round"
+    done
+  done
+done
+
+# --- memory --------------------------------------------------------------------------------------
+mem_report=()
+if (( uses_magent )); then
+  for entry in "${rss_idle_start[@]}"; do
+    mem_report+=("$(printf '%-16s RSS at start, idle:                     %6d MiB' "${entry%% *}" $(( ${entry##* } / 1024 )))")
+  done
+  for t in magent magent+backup; do
+    [[ -n ${pid[$t]:-} ]] || continue
+    peak=$(awk -v t="$t" '$2 == t && $6 > max {max = $6} END {print max + 0}' "$work/samples.tsv")
+    mem_report+=("$(printf '%-16s RSS peak during the load runs:          %6d MiB' "$t" $(( peak / 1024 )))")
+    mem_report+=("$(printf '%-16s RSS after the load runs, idle:          %6d MiB' "$t" $(( $(rss_kib "${pid[$t]}") / 1024 )))")
+  done
+  idle_target=magent
+  [[ -n ${pid[magent]:-} ]] || idle_target=magent+backup
+  if (( idle_conns > 0 )); then
+    say "$idle_conns idle client connections to $idle_target"
+    coproc IDLE { python3 "$here/load/idle_clients.py" 127.0.0.1 "${port_of[$idle_target]}" "$idle_conns"; }
+    idle_pid=$IDLE_PID
+    ready=""
+    read -r -t 120 ready <&"${IDLE[0]}" || true
+    [[ $ready == ready* ]] || die "the idle-connection helper did not get ready: '$ready'"
+    read -r _ opened answered <<<"$ready"
+    sleep 3 # let magent settle: buffers of the version round returned to the pools
+    fds=$(ls "/proc/${pid[$idle_target]}/fd" | wc -l)
+    rss_idle=$(rss_kib "${pid[$idle_target]}")
+    echo "  $opened connections open, $answered answered version; magent holds $fds file descriptors"
+    mem_report+=("$(printf '%-16s RSS with %d idle client connections: %6d MiB  (%d open, %d answered version)' \
+      "$idle_target" "$idle_conns" $(( rss_idle / 1024 )) "$opened" "$answered")")
+    idle_in=${IDLE[1]}
+    exec {idle_in}>&-
+    wait "$idle_pid" 2>/dev/null || true
+    idle_pid=""
+  fi
+fi
+
+say "results ($rounds rounds of ${duration} s per target, interleaved; medians across rounds)"
+python3 "$here/load/memaslap_report.py" "$work"
+if (( ${#mem_report[@]} )); then
+  say "magent memory (VmRSS from /proc/PID/status; JVM options: $jvm_note)"
+  printf '  %s\n' "${mem_report[@]}"
+fi
