@@ -35,7 +35,7 @@ final class ProxyFixture implements AutoCloseable {
                 .port(0)
                 .mains(mains.stream().map(MemcachedProcess::address).toList())
                 .backups(backups.stream().map(MemcachedProcess::address).toList())
-                .requestTimeout(Duration.ofMillis(500))
+                .requestTimeout(Duration.ofMillis(1000)) // generous: CI machines have two busy cores
                 .failureThreshold(2)
                 .probeInterval(Duration.ofMillis(50))
                 .probeMaxInterval(Duration.ofMillis(400))

@@ -424,6 +424,11 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             return;
         }
         if (length > limits.maxValueSize()) {
+            if (verb == Verb.SET) {
+                // memcached unlinks the old item when a set is refused as too large, so that a failed
+                // replacement never leaves the stale value readable: say so as a silent delete first
+                out.add(new DeleteCommand(key, true));
+            }
             error(out, OBJECT_TOO_LARGE, noreply);
             skipRemaining = length + 2;
             state = State.SKIP_DATA;
