@@ -78,6 +78,15 @@ final class CliOptions {
     @Parameter(names = "--no-repair")
     boolean noRepair;
 
+    @Parameter(names = "--no-resync")
+    boolean noResync;
+
+    @Parameter(names = "--resync-rate")
+    int resyncRate = 20_000;
+
+    @Parameter(names = "--hint-capacity")
+    int hintCapacity = 100_000;
+
     @Parameter(names = "--idle-timeout")
     int idleTimeoutSeconds;
 
@@ -255,6 +264,8 @@ final class CliOptions {
         atLeast("--timeout", timeoutMillis, 1);
         atLeast("--failure-threshold", failureThreshold, 1);
         atLeast("--idle-timeout", idleTimeoutSeconds, 0);
+        atLeast("--resync-rate", resyncRate, 1);
+        atLeast("--hint-capacity", hintCapacity, 0);
         atLeast("--shutdown-grace", shutdownGraceSeconds, 0);
         atLeast("--io-threads", ioThreads, 0);
         atLeast("--max-value-size", maxValueSize, 1);
@@ -272,6 +283,9 @@ final class CliOptions {
                     .requestTimeout(Duration.ofMillis(timeoutMillis))
                     .failureThreshold(failureThreshold)
                     .readRepair(!noRepair)
+                    .autoResync(!noResync)
+                    .resyncRate(resyncRate)
+                    .hintCapacity(hintCapacity)
                     .limits(ProtocolLimits.DEFAULT.withMaxValueSize(maxValueSize))
                     .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
                     .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))

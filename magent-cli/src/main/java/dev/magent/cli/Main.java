@@ -54,12 +54,20 @@ public final class Main {
               --timeout MS             backend request timeout in milliseconds, default 1000
               --failure-threshold N    consecutive failures that mark a server down, default 3
               --no-repair              turn read-repair off (refilling a main from the backup on a miss)
+              --no-resync              do not copy a restarted main's keys back from the backups
+              --resync-rate N          keys per second a resync copies, default 20000
+              --hint-capacity N        keys of missed writes remembered per down server, default 100000
+                                       (beyond it the server is flushed and resynced when it returns)
               --idle-timeout S         close client connections idle for S seconds, default 0 (never)
               --shutdown-grace S       seconds SIGTERM waits for requests in flight, default 5
               --io-threads N           event-loop threads, default 0 (one per core)
               --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
 
             Values may also be joined with '=': --port=11200.
+
+            Usage: magent resync host:port [--proxy host:port]
+              asks a running magent (default 127.0.0.1:11211) to copy a server's keys back from the other
+              copies now (the same as 'magent resync host:port' sent over the memcached port)
             """;
 
     private Main() {
@@ -79,6 +87,9 @@ public final class Main {
      * @return the process exit code
      */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length > 0 && args[0].equals("resync")) {
+            return ResyncCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
         CliOptions options;
         ProxyConfig config;
         try {
