@@ -60,6 +60,8 @@ final class FaultInjectingServer implements AutoCloseable {
     private volatile Fault fault = Fault.NONE;
     /** Requests the current fault still applies to; negative: until switched off. */
     private final AtomicLong faultBudget = new AtomicLong(-1);
+    /** The only verb a limited fault applies to, or null for every request. */
+    private volatile String faultVerb;
     private volatile boolean closed;
 
     private FaultInjectingServer() throws IOException {
@@ -84,20 +86,31 @@ final class FaultInjectingServer implements AutoCloseable {
 
     void fault(Fault f) {
         faultBudget.set(-1);
+        faultVerb = null;
         fault = f;
     }
 
     /** Applies a fault to the next {@code requests} requests only, then behaves again. */
     void faultNext(Fault f, int requests) {
+        faultNext(f, requests, null);
+    }
+
+    /** Applies a fault to the next {@code requests} requests with this verb (e.g. "set") only. */
+    void faultNext(Fault f, int requests, String verb) {
         faultBudget.set(requests);
+        faultVerb = verb;
         fault = f;
     }
 
     /** The fault for the request just read, counting down a limited fault. */
-    private Fault faultForThisRequest() {
+    private Fault faultForThisRequest(String verb) {
         Fault f = fault;
         if (f == Fault.NONE || faultBudget.get() < 0) {
             return f;
+        }
+        String only = faultVerb;
+        if (only != null && !only.equals(verb)) {
+            return Fault.NONE;
         }
         long left = faultBudget.getAndDecrement();
         if (left <= 0) {
@@ -177,7 +190,7 @@ final class FaultInjectingServer implements AutoCloseable {
                 if (stalled) {
                     continue; // a connection that stalled mid-reply never answers again
                 }
-                Fault f = faultForThisRequest();
+                Fault f = faultForThisRequest(w[0]);
                 switch (f) {
                     case STALL -> {
                         faultsInjected.incrementAndGet();

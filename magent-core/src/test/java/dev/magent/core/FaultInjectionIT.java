@@ -320,4 +320,39 @@ class FaultInjectionIT {
         }
         assertEquals("missed-by-the-fake", fake.value(k));
     }
+
+    @Test
+    void writesMissedBeyondTheHintCapacityWhileUpAreNeverReadStale() throws Exception {
+        // the fake misses more writes than its hint log holds, each one failure below a tolerant threshold
+        MagentProxy tolerant = cluster.proxy(c -> c.mains(mains).requestTimeout(TIMEOUT).failureThreshold(100)
+                .hintCapacity(3));
+        List<String> keys = onFake.subList(10, 16);
+        fake.faultNext(Fault.CLOSE_ON_REQUEST, keys.size(), "set");
+        try (TextClient c = client(tolerant)) {
+            for (String k : keys) {
+                assertEquals("STORED\r\n", c.set(k, "new-" + k), "the backup's reply");
+            }
+        }
+        fake.fault(Fault.NONE);
+        // it missed more writes than its hint log holds (once out of service it misses the rest unasked)
+        assertTrue(fake.faultsInjected() > 3, "writes the fake failed: " + fake.faultsInjected());
+        // whatever the proxy does about an overflowed hint log, no client may read a value it overwrote
+        List<String> stale = new ArrayList<>();
+        try (TextClient c = client(tolerant)) {
+            for (String k : keys) {
+                String got = c.get(k);
+                if (!("new-" + k).equals(got)) {
+                    stale.add(k + "=" + got);
+                }
+            }
+            String line = ClusterObserver.matrix(ClusterObserver.stats(c), fake.address());
+            assertTrue(stale.isEmpty(), stale.size() + " of " + keys.size() + " keys read stale (" + line + "): " + stale);
+        }
+        // and the fake's own copies are fixed in the end
+        await("the fake back in service with no hinted keys", Duration.ofSeconds(20),
+                () -> ClusterObserver.upWithoutHints(tolerant, fake.address()));
+        for (String k : keys) {
+            assertEquals("new-" + k, fake.value(k), "the fake's copy of " + k);
+        }
+    }
 }
