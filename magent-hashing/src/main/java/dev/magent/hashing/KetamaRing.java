@@ -5,122 +5,253 @@ import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 
 /**
- * Weighted ketama consistent hashing, placing keys as libmemcached (with
- * {@code MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED}), spymemcached's {@code KetamaNodeLocator} and twemproxy's
- * ketama do:
+ * Weighted ketama consistent hashing, built the way spymemcached's {@code KetamaNodeLocator}, libmemcached's
+ * weighted ketama ({@code MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED}) and twemproxy's {@code distribution: ketama}
+ * with {@code hash: md5} build it:
  * <ul>
- *   <li>when all weights are equal every server gets 160 points, as in spymemcached; otherwise a server of
- *       weight w among n servers of total weight W gets {@code floor(w/W * 160/4 * n + 1e-10) * 4} points,
- *       in libmemcached's and twemproxy's float arithmetic. (That float formula gives 156 rather than 160
- *       points with equal weights for some server counts, e.g. 25 and 100: there libmemcached's weighted
- *       mode and twemproxy differ from spymemcached, and we follow spymemcached.)</li>
- *   <li>point group i of a server is {@code MD5("host:port-i")}, each digest giving 4 points: bytes
- *       4k..4k+3 read little-endian;</li>
- *   <li>a key hashes to the first 4 bytes of {@code MD5(key)}, little-endian, and goes to the first point
- *       at or after its hash, wrapping around;</li>
- *   <li>two servers with the same point: the later server in the list owns it (spymemcached's TreeMap
- *       keeps the last insertion).</li>
+ *   <li>Each server gets a number of points: {@code floor(w/W * 160/4 * n + 1e-10) * 4} for a server of
+ *       weight w among n servers of total weight W, in single-precision float as those clients compute it.
+ *       With equal weights that is 160, except for some n (25, 50, 100, 200, ...) where float rounding gives
+ *       156; {@link PointRules} says whether equal weights give 160 regardless (spymemcached) or follow the
+ *       formula (libmemcached, twemproxy).</li>
+ *   <li>Point group g of a server (g from 0) is {@code MD5("<name>-<g>")}, where the name comes from
+ *       {@link PointNaming}; each 16-byte digest gives 4 points, bytes 4k..4k+3 read little-endian as an
+ *       unsigned 32-bit number.</li>
+ *   <li>A key hashes to the first 4 bytes of {@code MD5(key)}, little-endian, unsigned. It goes to the server
+ *       of the first point at or after its hash, wrapping around to the first point.</li>
+ *   <li>When two servers have a point in common, {@link PointRules} says which one keeps it.</li>
  * </ul>
- * Unsigned 32-bit points are stored sign-flipped so that plain int comparison orders them.
+ * The copies of a key ({@link #indicesFor(byte[], int, int, int)}) go to the next distinct servers met
+ * walking the ring clockwise from the key's point; a server whose weight is so small that it got no points
+ * (possible only with extreme weight ratios) is never a key's first server and comes last among copies.
+ *
+ * <p>Lookups compute MD5 with a per-thread {@link MessageDigest} and binary-search a sorted {@code int[]}; they
+ * allocate nothing.
  */
 public final class KetamaRing implements Ring {
-    /** How point names are formed from a server. */
+
+    /** How the names hashed into a server's points are formed. */
     public enum PointNaming {
-        /** {@code host:port-N} always: spymemcached's default and twemproxy's (servers named host:port). */
+        /**
+         * {@code host:port-g} for every port (IPv6 hosts in brackets, as {@link Server#name()}):
+         * spymemcached's default naming when servers are given as IP addresses. The default.
+         */
         HOST_PORT,
-        /** libmemcached: {@code host-N} when the port is memcached's default 11211, else {@code host:port-N}. */
+        /**
+         * {@code host-g} when the port is memcached's default 11211, {@code host:port-g} otherwise (the host
+         * exactly as given, IPv6 without brackets): libmemcached, twemproxy for servers without a name, and
+         * spymemcached's {@code KetamaNodeKeyFormatter.Format.LIBMEMCACHED}.
+         */
         LIBMEMCACHED
     }
 
-    private static final int POINTS_PER_UNIT = 160;
+    /**
+     * How many points each server gets, and which server keeps a point that two servers share. A shared
+     * point is rare (one is expected in a ring of about 600 servers) but decides where the keys hashing just
+     * before it go, and each client settles it its own way.
+     */
+    public enum PointRules {
+        /**
+         * spymemcached's {@code KetamaNodeLocator}: 160 points per server when all weights are equal (as
+         * spymemcached given no weights), the weighted formula otherwise; a shared point belongs to the later
+         * server in the list (spymemcached's TreeMap keeps the last put). The default.
+         */
+        SPYMEMCACHED,
+        /**
+         * libmemcached's weighted ketama: the weighted formula always, even for equal weights; a shared point
+         * belongs to the earlier server in the list (libmemcached sorts equal points by server index and
+         * takes the first).
+         */
+        LIBMEMCACHED,
+        /**
+         * twemproxy: the weighted formula always; a shared point belongs to the server whose name (the text
+         * its point names start with) sorts first, shorter names before longer ones, then byte by byte.
+         * twemproxy sorts its servers so when it loads its configuration, and a stable sort keeps that order
+         * among equal points.
+         */
+        TWEMPROXY
+    }
+
+    /** Points of a server of average weight: the 160 of libketama, spymemcached and libmemcached. */
+    static final int POINTS_PER_SERVER = 160;
+    /** Points taken from each MD5 digest of a point name. */
+    private static final int POINTS_PER_DIGEST = 4;
+    /** memcached's port, left out of point names by {@link PointNaming#LIBMEMCACHED}. */
+    private static final int DEFAULT_PORT = 11211;
+    // MessageDigest is not thread-safe; one per thread keeps lookups lock-free and allocation-free
     private static final ThreadLocal<Md5> MD5 = ThreadLocal.withInitial(Md5::new);
 
     private final List<Server> servers;
-    private final int[] points;  // sign-flipped, ascending
-    private final int[] owners;  // server index per point
+    private final PointNaming naming;
+    private final PointRules rules;
+    private final int[] points; // unsigned 32-bit points with the sign bit flipped, so int order is unsigned order
+    private final int[] owners; // server index of each point
 
-    private KetamaRing(List<Server> servers, int[] points, int[] owners) {
+    private KetamaRing(List<Server> servers, PointNaming naming, PointRules rules, int[] points, int[] owners) {
         this.servers = servers;
+        this.naming = naming;
+        this.rules = rules;
         this.points = points;
         this.owners = owners;
     }
 
-    /** A ring with {@link PointNaming#HOST_PORT} point names. */
+    /**
+     * A ring with {@link PointNaming#HOST_PORT} names and {@link PointRules#SPYMEMCACHED} rules: placement
+     * identical to spymemcached's {@code KetamaNodeLocator} with {@code KETAMA_HASH} and servers given as IP
+     * addresses.
+     *
+     * @param servers the servers in order; not empty, no host:port twice
+     * @return the ring
+     * @throws IllegalArgumentException for an empty list or a server listed twice
+     */
     public static KetamaRing of(List<Server> servers) {
-        return of(servers, PointNaming.HOST_PORT);
+        return of(servers, PointNaming.HOST_PORT, PointRules.SPYMEMCACHED);
     }
 
-    /** A ring with the given point naming. */
+    /**
+     * A ring with the given point names and {@link PointRules#SPYMEMCACHED} rules: spymemcached's ring with
+     * either of its key formats. For libmemcached's or twemproxy's ring use
+     * {@link #of(List, PointNaming, PointRules)}.
+     *
+     * @param servers the servers in order; not empty, no host:port twice
+     * @param naming  how point names are formed
+     * @return the ring
+     * @throws IllegalArgumentException for an empty list or a server listed twice
+     */
     public static KetamaRing of(List<Server> servers, PointNaming naming) {
-        List<Server> list = Ring.checked(servers);
-        int n = list.size();
-        long totalWeight = 0;
-        for (Server s : list) {
-            totalWeight += s.weight();
-        }
-        boolean equalWeights = list.stream().allMatch(s -> s.weight() == list.get(0).weight());
-        int[] counts = new int[n];
-        int total = 0;
-        for (int i = 0; i < n; i++) {
-            counts[i] = equalWeights ? POINTS_PER_UNIT : pointsFor(list.get(i).weight(), totalWeight, n);
-            total += counts[i];
-        }
-        long[] entries = new long[total]; // (flipped point << 32) | insertion order, sorted
-        int[] ownerByOrder = new int[total];
-        int order = 0;
+        return of(servers, naming, PointRules.SPYMEMCACHED);
+    }
+
+    /**
+     * A ring with the given point names and rules. {@code of(servers, LIBMEMCACHED, LIBMEMCACHED)} places
+     * keys as libmemcached's weighted ketama; {@code of(servers, LIBMEMCACHED, TWEMPROXY)} as twemproxy with
+     * {@code hash: md5} and servers without names.
+     *
+     * @param servers the servers in order; not empty, no host:port twice
+     * @param naming  how point names are formed
+     * @param rules   how many points each server gets, and who keeps a shared point
+     * @return the ring
+     * @throws IllegalArgumentException for an empty list or a server listed twice
+     */
+    public static KetamaRing of(List<Server> servers, PointNaming naming, PointRules rules) {
+        List<Server> list = ServerList.validated(servers);
+        Objects.requireNonNull(naming, "naming");
+        Objects.requireNonNull(rules, "rules");
+        int[] counts = pointsPerServer(list, rules);
+        int total = Arrays.stream(counts).sum();
+
+        // a shared point goes to the server of lowest rank: sorting (flipped point << 32) | rank puts it first
+        int[] byRank = serversByTieRank(list, naming, rules);
+        long[] entries = new long[total];
+        int e = 0;
         Md5 md5 = MD5.get();
         byte[] digest = new byte[16];
-        for (int i = 0; i < n; i++) {
-            Server s = list.get(i);
-            for (int group = 0; group < counts[i] / 4; group++) {
+        for (int rank = 0; rank < byRank.length; rank++) {
+            Server s = list.get(byRank[rank]);
+            for (int group = 0; group < counts[byRank[rank]] / POINTS_PER_DIGEST; group++) {
                 md5.digest(pointName(s, group, naming), digest);
-                for (int k = 0; k < 4; k++) {
-                    int point = littleEndian(digest, k * 4);
-                    entries[order] = ((long) (point ^ Integer.MIN_VALUE) << 32) | order;
-                    ownerByOrder[order] = i;
-                    order++;
+                for (int k = 0; k < POINTS_PER_DIGEST; k++) {
+                    int flipped = littleEndian(digest, k * 4) ^ Integer.MIN_VALUE;
+                    entries[e++] = ((long) flipped << 32) | rank;
                 }
             }
         }
         Arrays.sort(entries);
+
         int[] points = new int[total];
         int[] owners = new int[total];
         int m = 0;
-        for (int j = 0; j < total; j++) {
-            int point = (int) (entries[j] >> 32);
-            int owner = ownerByOrder[(int) entries[j]];
-            if (m > 0 && points[m - 1] == point) {
-                owners[m - 1] = owner; // sorted by insertion order within a point: the last one wins
-            } else {
+        for (long entry : entries) {
+            int point = (int) (entry >> 32);
+            if (m == 0 || points[m - 1] != point) {
                 points[m] = point;
-                owners[m] = owner;
+                owners[m] = byRank[(int) entry];
                 m++;
             }
         }
-        return new KetamaRing(list, Arrays.copyOf(points, m), Arrays.copyOf(owners, m));
+        return new KetamaRing(list, naming, rules, Arrays.copyOf(points, m), Arrays.copyOf(owners, m));
     }
 
-    /** libmemcached's and twemproxy's points for a weight, in their float arithmetic. */
-    static int pointsFor(int weight, long totalWeight, int serverCount) {
+    /** Server indices, the one that keeps a point shared with any later one first. */
+    private static int[] serversByTieRank(List<Server> list, PointNaming naming, PointRules rules) {
+        Integer[] order = new Integer[list.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        switch (rules) {
+            case SPYMEMCACHED -> Arrays.sort(order, Comparator.reverseOrder());
+            case LIBMEMCACHED -> { } // list order
+            case TWEMPROXY -> {
+                byte[][] names = new byte[list.size()][];
+                for (int i = 0; i < names.length; i++) {
+                    names[i] = nameBase(list.get(i), naming).getBytes(StandardCharsets.UTF_8);
+                }
+                // names tie only for contrived IPv6 hosts; the stable sort then keeps list order
+                Arrays.sort(order, Comparator.<Integer>comparingInt(i -> names[i].length)
+                        .thenComparing((i, j) -> Arrays.compareUnsigned(names[i], names[j])));
+            }
+        }
+        return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
+    }
+
+    private static int[] pointsPerServer(List<Server> list, PointRules rules) {
+        long totalWeight = 0;
+        boolean equalWeights = true;
+        for (Server s : list) {
+            totalWeight += s.weight();
+            equalWeights &= s.weight() == list.get(0).weight();
+        }
+        int[] counts = new int[list.size()];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = equalWeights && rules == PointRules.SPYMEMCACHED
+                    ? POINTS_PER_SERVER
+                    : pointsPerServer(list.get(i).weight(), totalWeight, list.size());
+        }
+        return counts;
+    }
+
+    /**
+     * The weighted formula, in the float arithmetic of libmemcached, twemproxy and spymemcached: each step
+     * rounds to float as theirs does, which is why equal weights give 156 points for some server counts.
+     */
+    static int pointsPerServer(int weight, long totalWeight, int serverCount) {
         float pct = (float) weight / (float) totalWeight;
-        float perHash = (float) ((double) (pct * POINTS_PER_UNIT / 4 * (float) serverCount) + 0.0000000001);
-        return (int) Math.floor(perHash) * 4;
+        float perServer = pct * POINTS_PER_SERVER / POINTS_PER_DIGEST * (float) serverCount;
+        return (int) Math.floor((float) (perServer + 0.0000000001)) * POINTS_PER_DIGEST;
     }
 
+    /** The bytes hashed for point group {@code group} of a server. */
     static byte[] pointName(Server s, int group, PointNaming naming) {
-        String base = naming == PointNaming.LIBMEMCACHED && s.port() == 11211 ? s.host() : s.name();
-        return (base + "-" + group).getBytes(StandardCharsets.UTF_8);
+        return (nameBase(s, naming) + "-" + group).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String nameBase(Server s, PointNaming naming) {
+        return switch (naming) {
+            case HOST_PORT -> s.name();
+            case LIBMEMCACHED -> s.port() == DEFAULT_PORT ? s.host() : s.host() + ":" + s.port();
+        };
     }
 
     private static int littleEndian(byte[] b, int at) {
         return (b[at] & 0xFF) | (b[at + 1] & 0xFF) << 8 | (b[at + 2] & 0xFF) << 16 | (b[at + 3] & 0xFF) << 24;
     }
 
-    /** The ketama hash of a key region: the first 4 bytes of its MD5, little-endian, as unsigned. */
+    /**
+     * The ketama hash of a key: the first 4 bytes of its MD5, little-endian, as an unsigned 32-bit number.
+     *
+     * @param key    an array holding the key
+     * @param offset where the key starts
+     * @param length how many bytes it has
+     * @return the hash, in {@code [0, 2^32)}
+     * @throws IndexOutOfBoundsException if the region is not inside the array
+     */
     public static long hash(byte[] key, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, key.length);
         return MD5.get().hash(key, offset, length) & 0xFFFFFFFFL;
     }
 
@@ -129,7 +260,25 @@ public final class KetamaRing implements Ring {
         return servers;
     }
 
-    /** Points on the ring per server index (for checking weights). */
+    /**
+     * How point names are formed.
+     *
+     * @return the naming this ring was built with
+     */
+    public PointNaming naming() {
+        return naming;
+    }
+
+    /**
+     * How points were counted and shared points assigned.
+     *
+     * @return the rules this ring was built with
+     */
+    public PointRules rules() {
+        return rules;
+    }
+
+    /** Points on the ring per server index, after shared points went to one owner. */
     int[] pointCounts() {
         int[] counts = new int[servers.size()];
         for (int o : owners) {
@@ -140,10 +289,11 @@ public final class KetamaRing implements Ring {
 
     @Override
     public int indexFor(byte[] key, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, key.length);
         return owners[slot(MD5.get().hash(key, offset, length))];
     }
 
-    /** The position of the first point at or after a hash, wrapping. */
+    /** The position of the first point at or after a hash, wrapping to 0 past the last point. */
     private int slot(int hash) {
         int flipped = hash ^ Integer.MIN_VALUE;
         int lo = 0;
@@ -159,32 +309,46 @@ public final class KetamaRing implements Ring {
         return lo == points.length ? 0 : lo;
     }
 
+    /**
+     * {@inheritDoc} With ketama these are the distinct servers met walking the ring clockwise from the key's
+     * point.
+     */
     @Override
-    public int[] indicesFor(byte[] key, int copies) {
-        int n = Math.min(Math.max(copies, 0), servers.size());
-        int[] out = new int[n];
-        if (n == 0) {
+    public int[] indicesFor(byte[] key, int offset, int length, int copies) {
+        ServerList.checkCopies(copies);
+        Objects.checkFromIndexSize(offset, length, key.length);
+        int[] out = new int[Math.min(copies, servers.size())];
+        if (out.length == 0) {
             return out;
         }
-        int at = slot(MD5.get().hash(key, 0, key.length));
+        int at = slot(MD5.get().hash(key, offset, length));
         int found = 0;
-        for (int step = 0; step < points.length && found < n; step++) {
-            int owner = owners[(at + step) % points.length];
-            boolean seen = false;
-            for (int j = 0; j < found; j++) {
-                if (out[j] == owner) {
-                    seen = true;
-                    break;
-                }
-            }
-            if (!seen) {
-                out[found++] = owner;
-            }
+        for (int step = 0; step < points.length && found < out.length; step++) {
+            found = addIfAbsent(out, found, owners[(at + step) % points.length]);
         }
-        return found == n ? out : Arrays.copyOf(out, found);
+        // only servers without points are left: they come in list order
+        for (int i = 0; i < servers.size() && found < out.length; i++) {
+            found = addIfAbsent(out, found, i);
+        }
+        return out;
     }
 
-    /** A per-thread MD5 with a reusable output buffer, so lookups do not allocate. */
+    private static int addIfAbsent(int[] out, int found, int index) {
+        for (int j = 0; j < found; j++) {
+            if (out[j] == index) {
+                return found;
+            }
+        }
+        out[found] = index;
+        return found + 1;
+    }
+
+    @Override
+    public String toString() {
+        return "KetamaRing[" + naming + ", " + rules + ", " + servers + "]";
+    }
+
+    /** A per-thread MD5 with a reusable output buffer. */
     private static final class Md5 {
         private final MessageDigest md;
         private final byte[] out = new byte[16];
@@ -193,10 +357,11 @@ public final class KetamaRing implements Ring {
             try {
                 md = MessageDigest.getInstance("MD5");
             } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("the JDK must provide MD5", e);
+                throw new IllegalStateException("every JDK provides MD5", e);
             }
         }
 
+        /** The first 4 bytes of the region's MD5, little-endian. The caller checked the bounds. */
         int hash(byte[] key, int offset, int length) {
             md.update(key, offset, length);
             finish(out);
@@ -212,7 +377,7 @@ public final class KetamaRing implements Ring {
             try {
                 md.digest(into, 0, 16);
             } catch (DigestException e) {
-                throw new IllegalStateException(e);
+                throw new IllegalStateException("a 16-byte buffer holds an MD5", e);
             }
         }
     }

@@ -2,28 +2,26 @@ package dev.magent.hashing;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Proxy;
-import java.net.InetSocketAddress;
+import dev.magent.hashing.KetamaRing.PointNaming;
+import dev.magent.hashing.KetamaRing.PointRules;
+import dev.magent.hashing.KetamaReference.Tie;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.Set;
-import java.util.TreeMap;
-import net.spy.memcached.DefaultHashAlgorithm;
-import net.spy.memcached.KetamaNodeLocator;
-import net.spy.memcached.MemcachedNode;
+import net.spy.memcached.KetamaNodeKeyFormatter.Format;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class KetamaRingTest {
-    private static List<Server> servers(int n) {
+
+    /** n servers on 10.0.x.y, ports 11211..11213 so that both namings are exercised. */
+    static List<Server> servers(int n) {
         List<Server> list = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             list.add(Server.of("10.0." + (i / 250) + "." + (i % 250 + 1), 11211 + i % 3));
@@ -31,135 +29,252 @@ class KetamaRingTest {
         return list;
     }
 
-    /** A spymemcached node that only knows its address: all KetamaNodeLocator needs. */
-    private static MemcachedNode node(Server s) {
-        InetSocketAddress address = new InetSocketAddress(s.host(), s.port());
-        return (MemcachedNode) Proxy.newProxyInstance(KetamaRingTest.class.getClassLoader(),
-                new Class<?>[] {MemcachedNode.class}, (proxy, method, args) -> switch (method.getName()) {
-                    case "getSocketAddress" -> address;
-                    case "hashCode" -> System.identityHashCode(proxy);
-                    case "equals" -> proxy == args[0];
-                    case "toString" -> "node " + address;
-                    default -> throw new UnsupportedOperationException(method.getName());
-                });
+    static List<Server> weighted(int... weights) {
+        List<Server> list = new ArrayList<>();
+        for (int i = 0; i < weights.length; i++) {
+            list.add(new Server("192.168.1." + (i + 1), 11211, weights[i]));
+        }
+        return list;
     }
 
-    @ParameterizedTest
+    /** A memcached-valid ASCII key (spymemcached takes Strings): 1..250 printable characters. */
+    static String asciiKey(Random random) {
+        char[] key = new char[1 + random.nextInt(250)];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = (char) (0x21 + random.nextInt(94));
+        }
+        return new String(key);
+    }
+
+    static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest(name = "{0} servers")
     @ValueSource(ints = {1, 2, 3, 10, 100})
-    void placesKeysExactlyAsSpymemcached(int n) {
+    void placesKeysAsSpymemcachedsDefaultConfiguration(int n) {
         List<Server> list = servers(n);
-        List<MemcachedNode> nodes = new ArrayList<>();
-        for (Server s : list) {
-            nodes.add(node(s));
-        }
-        KetamaNodeLocator spy = new KetamaNodeLocator(nodes, DefaultHashAlgorithm.KETAMA_HASH);
+        Spymemcached spy = Spymemcached.defaults(list);
         Ring ring = Ring.of(Algorithm.KETAMA, list);
-        Random random = new Random(20261125L + n);
+        Random random = new Random(20_251_125L + n);
         for (int i = 0; i < 100_000; i++) {
-            String key = randomAsciiKey(random);
-            MemcachedNode expected = spy.getPrimary(key);
-            int got = ring.indexFor(key.getBytes(StandardCharsets.UTF_8));
-            assertEquals(nodes.indexOf(expected), got, "key " + key + " over " + n + " servers");
+            String key = asciiKey(random);
+            assertEquals(spy.indexFor(key), ring.indexFor(bytes(key)), () -> "key " + key);
         }
     }
 
-    private static String randomAsciiKey(Random random) {
-        int len = 1 + random.nextInt(64);
-        StringBuilder sb = new StringBuilder(len);
-        for (int i = 0; i < len; i++) {
-            sb.append((char) (33 + random.nextInt(94)));
+    @ParameterizedTest(name = "{0} servers")
+    @ValueSource(ints = {1, 3, 10, 100})
+    void libmemcachedNamingPlacesKeysAsSpymemcachedsLibmemcachedFormat(int n) {
+        List<Server> list = servers(n);
+        Spymemcached spy = Spymemcached.with(list, Format.LIBMEMCACHED, false);
+        Ring ring = KetamaRing.of(list, PointNaming.LIBMEMCACHED);
+        Random random = new Random(77L + n);
+        for (int i = 0; i < 20_000; i++) {
+            String key = asciiKey(random);
+            assertEquals(spy.indexFor(key), ring.indexFor(bytes(key)), () -> "key " + key);
         }
-        return sb.toString();
     }
 
     @Test
-    void equalWeightsGive160PointsEach() {
-        for (int n : new int[] {1, 2, 3, 10, 25, 100}) {
-            for (int c : KetamaRing.of(servers(n)).pointCounts()) {
-                assertEquals(160, c, n + " servers");
-            }
-        }
-        // the float formula libmemcached's weighted mode and twemproxy use gives 156 here; we follow spymemcached
-        assertEquals(156, KetamaRing.pointsFor(1, 25, 25));
-        assertEquals(160, KetamaRing.pointsFor(1, 10, 10));
-    }
-
-    /** An independent reference written from libmemcached's formula, TreeMap-based like spymemcached. */
-    private static TreeMap<Long, Integer> reference(List<Server> list) throws Exception {
-        TreeMap<Long, Integer> ring = new TreeMap<>();
-        long total = list.stream().mapToLong(Server::weight).sum();
-        for (int i = 0; i < list.size(); i++) {
-            Server s = list.get(i);
-            float pct = (float) s.weight() / (float) total;
-            int points = (int) Math.floor((float) (pct * 160 / 4 * (float) list.size() + 0.0000000001)) * 4;
-            for (int g = 0; g < points / 4; g++) {
-                byte[] d = MessageDigest.getInstance("MD5")
-                        .digest((s.host() + ":" + s.port() + "-" + g).getBytes(StandardCharsets.UTF_8));
-                for (int h = 0; h < 4; h++) {
-                    long k = ((long) (d[3 + h * 4] & 0xFF) << 24) | ((long) (d[2 + h * 4] & 0xFF) << 16)
-                            | ((long) (d[1 + h * 4] & 0xFF) << 8) | (d[h * 4] & 0xFF);
-                    ring.put(k, i);
+    void weightedListsPlaceKeysAsSpymemcachedGivenWeights() {
+        List<List<Server>> lists = List.of(weighted(1, 2, 3), weighted(1, 1, 5), weighted(10, 1), weighted(3, 3, 3, 1),
+                mixedWeights(50));
+        for (List<Server> list : lists) {
+            for (Format format : Format.values()) {
+                Spymemcached spy = Spymemcached.with(list, format, true);
+                Ring ring = KetamaRing.of(list,
+                        format == Format.LIBMEMCACHED ? PointNaming.LIBMEMCACHED : PointNaming.HOST_PORT);
+                Random random = new Random(list.size());
+                for (int i = 0; i < 20_000; i++) {
+                    String key = asciiKey(random);
+                    assertEquals(spy.indexFor(key), ring.indexFor(bytes(key)), () -> format + " " + list + " " + key);
                 }
             }
         }
-        return ring;
     }
 
-    private static int referenceLocate(TreeMap<Long, Integer> ring, byte[] key) throws Exception {
-        byte[] d = MessageDigest.getInstance("MD5").digest(key);
-        long h = ((long) (d[3] & 0xFF) << 24) | ((d[2] & 0xFF) << 16) | ((d[1] & 0xFF) << 8) | (d[0] & 0xFF);
-        Map.Entry<Long, Integer> e = ring.ceilingEntry(h);
-        return (e == null ? ring.firstEntry() : e).getValue();
+    private static List<Server> mixedWeights(int n) {
+        List<Server> list = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            list.add(new Server("10.1.0." + (i + 1), 11211 + i % 2, 1 + i % 5));
+        }
+        return list;
     }
 
     @Test
-    void weightedListsMatchTheLibmemcachedFormula() throws Exception {
-        for (int[] weights : new int[][] {{1, 2, 3}, {1, 1, 5}, {10, 1}, {3, 3, 3, 1}}) {
-            List<Server> list = new ArrayList<>();
-            for (int i = 0; i < weights.length; i++) {
-                list.add(new Server("192.168.1." + (i + 1), 11211, weights[i]));
-            }
-            KetamaRing ring = KetamaRing.of(list);
-            TreeMap<Long, Integer> ref = reference(list);
-            int[] expectedCounts = new int[weights.length];
-            ref.values().forEach(v -> expectedCounts[v]++);
-            assertArrayEquals(expectedCounts, ring.pointCounts(), "points per server");
-            Random random = new Random(7);
-            int[] share = new int[weights.length];
-            for (int i = 0; i < 20_000; i++) {
-                byte[] key = ("w" + random.nextLong()).getBytes(StandardCharsets.UTF_8);
-                int got = ring.indexFor(key);
-                assertEquals(referenceLocate(ref, key), got);
-                share[got]++;
-            }
-            int total = 0;
-            for (int w : weights) {
-                total += w;
-            }
-            for (int i = 0; i < weights.length; i++) {
-                double expected = 20_000.0 * weights[i] / total;
-                assertTrue(Math.abs(share[i] - expected) < expected * 0.35 + 200,
-                        "share of server " + i + " with weights " + java.util.Arrays.toString(weights) + ": " + share[i]);
+    void weightedListsMatchTheReferenceAndTheFormula() {
+        for (int[] weights : new int[][] {{1, 2, 3}, {1, 1, 5}, {10, 1}, {3, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}) {
+            List<Server> list = weighted(weights);
+            for (PointRules rules : PointRules.values()) {
+                KetamaRing ring = KetamaRing.of(list, PointNaming.HOST_PORT, rules);
+                Tie tie = switch (rules) {
+                    case SPYMEMCACHED -> Tie.LAST_IN_LIST;
+                    case LIBMEMCACHED -> Tie.FIRST_IN_LIST;
+                    case TWEMPROXY -> Tie.FIRST_BY_NAME;
+                };
+                KetamaReference reference = new KetamaReference(list, false, true, tie);
+                int total = Arrays.stream(weights).sum();
+                for (int i = 0; i < weights.length; i++) {
+                    assertEquals(KetamaReference.formula(weights[i], total, weights.length),
+                            reference.pointsPerServer[i]);
+                }
+                // no two of these servers share a point, so every point is on the ring
+                assertArrayEquals(reference.pointsPerServer, ring.pointCounts(), "points per server " + list);
+                Random random = new Random(7);
+                for (int i = 0; i < 20_000; i++) {
+                    byte[] key = randomBytes(random);
+                    assertEquals(reference.locate(key), ring.indexFor(key), () -> rules + " " + list);
+                }
             }
         }
     }
 
+    /** Point counts from the formula, worked by hand: {1,2,3} over 3 servers is 80/160/240, {1,1,5} 68/68/340. */
     @Test
-    void goldenPlacements() {
-        // golden table, computed once with the reference above (weightedListsMatchTheLibmemcachedFormula) and frozen
-        List<Server> list = List.of(new Server("127.0.0.1", 11211, 1), new Server("127.0.0.1", 11212, 2),
-                new Server("127.0.0.1", 11213, 3));
-        Ring ring = Ring.of(Algorithm.KETAMA, list);
-        String[] keys = {"key1", "key2", "key3", "key4", "key5", "user:42", "session:abc", "a", "zzz", "magent"};
+    void pointCountsOfWeightedLists() {
+        assertArrayEquals(new int[] {80, 160, 240}, KetamaRing.of(weighted(1, 2, 3)).pointCounts());
+        // 1/7 * 40 * 3 = 17.14 -> 17 * 4 = 68; 5/7 * 120 = 85.7 -> 85 * 4 = 340: rounding loses 4 points
+        assertArrayEquals(new int[] {68, 68, 340}, KetamaRing.of(weighted(1, 1, 5)).pointCounts());
+        assertArrayEquals(new int[] {288, 28}, KetamaRing.of(weighted(10, 1)).pointCounts());
+    }
+
+    @Test
+    void equalWeightsGive160PointsUnderSpymemcachedRulesAndTheFormulaUnderTheOthers() {
+        for (int n : new int[] {1, 2, 3, 10, 24, 25, 26, 50, 100, 200}) {
+            List<Server> list = servers(n);
+            int formula = KetamaReference.formula(1, n, n);
+            for (int c : KetamaRing.of(list).pointCounts()) {
+                assertEquals(160, c, n + " servers");
+            }
+            for (PointRules rules : List.of(PointRules.LIBMEMCACHED, PointRules.TWEMPROXY)) {
+                int[] counts = KetamaRing.of(list, PointNaming.LIBMEMCACHED, rules).pointCounts();
+                assertEquals(n * formula, Arrays.stream(counts).sum(), n + " servers");
+            }
+        }
+        // the float formula's known dips: where libmemcached and twemproxy differ from spymemcached
+        assertEquals(156, KetamaReference.formula(1, 25, 25));
+        assertEquals(156, KetamaReference.formula(1, 100, 100));
+        assertEquals(160, KetamaReference.formula(1, 10, 10));
+        assertEquals(156, KetamaRing.pointsPerServer(1, 100, 100));
+        // the same weights scaled up give the same dip: it is pct that rounds
+        assertEquals(KetamaRing.pointsPerServer(1, 25, 25), KetamaRing.pointsPerServer(4, 100, 25));
+    }
+
+    /**
+     * Frozen {key, server} tables for weighted lists, taken once from spymemcached's weighted
+     * KetamaNodeLocator and checked against KetamaReference; they catch a change that moves both.
+     */
+    @Test
+    void goldenTablesForWeightedLists() {
+        String[] keys = {"key1", "key2", "key3", "key4", "key5", "user:42", "session:abc", "a", "zzz", "magent",
+                "product:1001", "cart:9", "\u00e9t\u00e9", "k"};
+        assertEquals(GOLDEN_1_2_3, table(KetamaRing.of(weighted(1, 2, 3)), keys));
+        assertEquals(GOLDEN_1_1_5, table(KetamaRing.of(weighted(1, 1, 5)), keys));
+        for (List<Server> list : List.of(weighted(1, 2, 3), weighted(1, 1, 5))) {
+            KetamaReference reference = new KetamaReference(list, false, true, Tie.LAST_IN_LIST);
+            StringBuilder expected = new StringBuilder();
+            for (String k : keys) {
+                expected.append(k).append('=').append(reference.locate(bytes(k))).append(' ');
+            }
+            assertEquals(expected.toString().trim(), table(KetamaRing.of(list), keys));
+        }
+    }
+
+    static final String GOLDEN_1_2_3 = "key1=2 key2=1 key3=0 key4=1 key5=2 user:42=0 session:abc=2 a=1 zzz=2 magent=2"
+            + " product:1001=0 cart:9=2 \u00e9t\u00e9=0 k=2";
+    static final String GOLDEN_1_1_5 = "key1=2 key2=1 key3=0 key4=2 key5=2 user:42=0 session:abc=2 a=1 zzz=2 magent=2"
+            + " product:1001=0 cart:9=2 \u00e9t\u00e9=0 k=2";
+
+    private static String table(Ring ring, String[] keys) {
         StringBuilder table = new StringBuilder();
         for (String k : keys) {
-            table.append(k).append('=').append(ring.indexFor(k.getBytes(StandardCharsets.UTF_8))).append(' ');
+            table.append(k).append('=').append(ring.indexFor(bytes(k))).append(' ');
         }
-        assertEquals(GOLDEN_WEIGHTED, table.toString().trim());
+        return table.toString().trim();
     }
 
-    static final String GOLDEN_WEIGHTED =
-            "key1=0 key2=2 key3=1 key4=0 key5=1 user:42=1 session:abc=2 a=1 zzz=0 magent=2";
+    /** 10.0.2.53:11211-g and 10.0.2.161:11211-g share the point 3152960057. */
+    @Test
+    void aSharedPointGoesToTheLaterServerAsInSpymemcached() {
+        Server a = Server.of("10.0.2.53", 11211);
+        Server b = Server.of("10.0.2.161", 11211);
+        long shared = 3_152_960_057L;
+        KetamaReference both = new KetamaReference(List.of(a, b), false, false, Tie.FIRST_IN_LIST);
+        assertTrue(both.points.containsKey(shared));
+        assertEquals(319, both.points.size(), "320 points, one shared");
+        long before = both.points.lowerKey(shared);
+
+        List<String> arcKeys = new ArrayList<>();
+        Random random = new Random(5);
+        while (arcKeys.size() < 20) {
+            String key = "arc:" + random.nextInt();
+            long h = KetamaReference.hash(bytes(key));
+            if (h > before && h <= shared) {
+                arcKeys.add(key);
+            }
+        }
+        for (List<Server> list : List.of(List.of(a, b), List.of(b, a))) {
+            Spymemcached spy = Spymemcached.defaults(list);
+            KetamaRing spyRules = KetamaRing.of(list);
+            KetamaRing libmemcachedRules = KetamaRing.of(list, PointNaming.HOST_PORT, PointRules.LIBMEMCACHED);
+            KetamaRing twemproxyRules = KetamaRing.of(list, PointNaming.HOST_PORT, PointRules.TWEMPROXY);
+            assertArrayEquals(new int[] {159, 160}, spyRules.pointCounts(), "the earlier one lost the shared point");
+            for (String key : arcKeys) {
+                assertEquals(1, spy.indexFor(key), "spymemcached: the later one");
+                assertEquals(1, spyRules.indexFor(bytes(key)));
+                assertEquals(0, libmemcachedRules.indexFor(bytes(key)), "libmemcached: the earlier one");
+                // twemproxy: the shorter name, "10.0.2.53:11211", whatever the order
+                assertEquals(list.indexOf(a), twemproxyRules.indexFor(bytes(key)));
+            }
+        }
+    }
+
+    @Test
+    void hashIsTheFirstFourBytesOfMd5LittleEndian() {
+        // MD5("") = d41d8cd98f00b204e9800998ecf8427e
+        assertEquals(0xd98c1dd4L, KetamaRing.hash(new byte[0], 0, 0));
+        // MD5("a") = 0cc175b9c0f1b6a831c399e269772661
+        assertEquals(0xb975c10cL, KetamaRing.hash(bytes("xax"), 1, 1));
+        Random random = new Random(11);
+        for (int i = 0; i < 1000; i++) {
+            byte[] key = randomBytes(random);
+            assertEquals(KetamaReference.hash(key), KetamaRing.hash(key, 0, key.length));
+        }
+    }
+
+    @Test
+    void hashesBytesNotChars() {
+        // "été" is 5 UTF-8 bytes; hashing its 3 chars as bytes would give another hash
+        byte[] utf8 = bytes("\u00e9t\u00e9");
+        byte[] latin1 = "\u00e9t\u00e9".getBytes(StandardCharsets.ISO_8859_1);
+        assertEquals(KetamaReference.hash(utf8), KetamaRing.hash(utf8, 0, utf8.length));
+        assertNotEquals(KetamaRing.hash(utf8, 0, utf8.length), KetamaRing.hash(latin1, 0, latin1.length));
+    }
+
+    @Test
+    void pointNames() {
+        Server def = Server.of("10.0.0.1", 11211);
+        Server other = Server.of("10.0.0.1", 11212);
+        Server v6 = Server.of("::1", 11212);
+        assertEquals("10.0.0.1:11211-0", name(def, 0, PointNaming.HOST_PORT));
+        assertEquals("10.0.0.1-3", name(def, 3, PointNaming.LIBMEMCACHED));
+        assertEquals("10.0.0.1:11212-39", name(other, 39, PointNaming.LIBMEMCACHED));
+        assertEquals("[::1]:11212-0", name(v6, 0, PointNaming.HOST_PORT));
+        assertEquals("::1:11212-0", name(v6, 0, PointNaming.LIBMEMCACHED));
+    }
+
+    private static String name(Server s, int group, PointNaming naming) {
+        return new String(KetamaRing.pointName(s, group, naming), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void regionsPlaceLikeTheirBytes() {
+        Ring ring = Ring.of(Algorithm.KETAMA, servers(10));
+        byte[] padded = bytes("xxuser:1yy");
+        assertEquals(ring.indexFor(bytes("user:1")), ring.indexFor(padded, 2, 6));
+        assertArrayEquals(ring.indicesFor(bytes("user:1"), 3), ring.indicesFor(padded, 2, 6, 3));
+    }
 
     @Test
     void balancedWithEqualWeights() {
@@ -167,45 +282,96 @@ class KetamaRingTest {
         int[] counts = new int[10];
         Random random = new Random(3);
         for (int i = 0; i < 100_000; i++) {
-            counts[ring.indexFor(("k" + random.nextLong()).getBytes(StandardCharsets.UTF_8))]++;
+            counts[ring.indexFor(randomBytes(random))]++;
         }
         for (int c : counts) {
-            assertTrue(Math.abs(c - 10_000) < 2_000, "within 20% of the mean: " + c);
+            assertTrue(Math.abs(c - 10_000) <= 2_000, "within 20% of the mean: " + Arrays.toString(counts));
         }
     }
 
+    /**
+     * A server's share of the key space is the sum of the arcs before its k points: relative spread about
+     * 1/sqrt(k). Shares must be within three times that of the weight's share (28 points: 57%, 240: 19%).
+     */
     @Test
-    void copiesAreDistinctAndStartWithThePrimary() {
-        Ring ring = Ring.of(Algorithm.KETAMA, servers(5));
-        Random random = new Random(9);
-        for (int i = 0; i < 1000; i++) {
-            byte[] key = ("c" + random.nextInt()).getBytes(StandardCharsets.UTF_8);
-            int[] copies = ring.indicesFor(key, 3);
-            assertEquals(3, copies.length);
-            assertEquals(ring.indexFor(key), copies[0]);
-            Set<Integer> distinct = new HashSet<>();
-            for (int c : copies) {
-                distinct.add(c);
+    void sharesFollowWeights() {
+        for (int[] weights : new int[][] {{1, 2, 3}, {1, 1, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}) {
+            KetamaRing ring = KetamaRing.of(weighted(weights));
+            int[] counts = new int[weights.length];
+            Random random = new Random(13);
+            for (int i = 0; i < 100_000; i++) {
+                counts[ring.indexFor(randomBytes(random))]++;
             }
-            assertEquals(3, distinct.size());
+            int total = Arrays.stream(weights).sum();
+            int[] points = ring.pointCounts();
+            for (int i = 0; i < weights.length; i++) {
+                double expected = 100_000.0 * weights[i] / total;
+                assertTrue(Math.abs(counts[i] - expected) <= 3 * expected / Math.sqrt(points[i]),
+                        "share of server " + i + ": " + Arrays.toString(weights) + " " + Arrays.toString(counts));
+            }
         }
-        assertEquals(5, ring.indicesFor("x".getBytes(StandardCharsets.UTF_8), 9).length);
     }
 
     @Test
-    void libmemcachedNamingOmitsTheDefaultPort() {
-        assertEquals("10.0.0.1-3", new String(KetamaRing.pointName(Server.of("10.0.0.1", 11211), 3,
-                KetamaRing.PointNaming.LIBMEMCACHED), StandardCharsets.UTF_8));
-        assertEquals("10.0.0.1:11212-3", new String(KetamaRing.pointName(Server.of("10.0.0.1", 11212), 3,
-                KetamaRing.PointNaming.LIBMEMCACHED), StandardCharsets.UTF_8));
-        assertEquals("10.0.0.1:11211-0", new String(KetamaRing.pointName(Server.of("10.0.0.1", 11211), 0,
-                KetamaRing.PointNaming.HOST_PORT), StandardCharsets.UTF_8));
+    void copiesAreDistinctServersStartingWithTheKeysOwn() {
+        Random random = new Random(9);
+        for (int n = 1; n <= 12; n++) {
+            List<Server> list = servers(n);
+            for (Ring ring : List.of(KetamaRing.of(list), KetamaRing.of(weighted(1, 7, 2)))) {
+                int size = ring.servers().size();
+                for (int copies = 0; copies <= size + 2; copies++) {
+                    byte[] key = randomBytes(random);
+                    int[] indices = ring.indicesFor(key, copies);
+                    assertEquals(Math.min(copies, size), indices.length);
+                    assertEquals(indices.length, Arrays.stream(indices).distinct().count(), Arrays.toString(indices));
+                    if (copies > 0) {
+                        assertEquals(ring.indexFor(key), indices[0]);
+                    }
+                }
+            }
+        }
     }
 
     @Test
-    void regionsHashLikeTheirBytes() {
-        Ring ring = Ring.of(Algorithm.KETAMA, servers(10));
-        byte[] padded = "xxuser:1yy".getBytes(StandardCharsets.UTF_8);
-        assertEquals(ring.indexFor("user:1".getBytes(StandardCharsets.UTF_8)), ring.indexFor(padded, 2, 6));
+    void copiesFollowTheRingClockwise() {
+        List<Server> list = servers(5);
+        KetamaReference reference = new KetamaReference(list, false, false, Tie.LAST_IN_LIST);
+        KetamaRing ring = KetamaRing.of(list);
+        Random random = new Random(17);
+        for (int i = 0; i < 1000; i++) {
+            byte[] key = randomBytes(random);
+            List<Integer> expected = new ArrayList<>();
+            for (int owner : reference.points.tailMap(KetamaReference.hash(key)).values()) {
+                if (!expected.contains(owner)) {
+                    expected.add(owner);
+                }
+            }
+            for (int owner : reference.points.values()) {
+                if (!expected.contains(owner)) {
+                    expected.add(owner);
+                }
+            }
+            assertArrayEquals(expected.stream().mapToInt(Integer::intValue).toArray(), ring.indicesFor(key, 5));
+        }
+    }
+
+    @Test
+    void aServerWithoutPointsOwnsNoKeyButStillTakesCopies() {
+        // 1/1001 * 40 * 2 = 0.08 -> no points for the first server, as in libmemcached and spymemcached;
+        // 1000/1001 * 80 = 79.92 -> 316 for the second
+        KetamaRing ring = KetamaRing.of(weighted(1, 1000));
+        assertArrayEquals(new int[] {0, 316}, ring.pointCounts());
+        Random random = new Random(19);
+        for (int i = 0; i < 1000; i++) {
+            byte[] key = randomBytes(random);
+            assertEquals(1, ring.indexFor(key));
+            assertArrayEquals(new int[] {1, 0}, ring.indicesFor(key, 2));
+        }
+    }
+
+    static byte[] randomBytes(Random random) {
+        byte[] key = new byte[1 + random.nextInt(250)];
+        random.nextBytes(key);
+        return key;
     }
 }
