@@ -144,7 +144,6 @@ final class Rejoin implements HealthProber.Recovery {
             fullResync = true;
         }
         if (fullResync) {
-            // a failed resync (a source is down too) does not keep the server out: read-repair still works
             step = step.thenCompose(v -> resyncUntilHintsHold(server, 1));
         }
         return step.thenCompose(v -> {
@@ -160,15 +159,15 @@ final class Rejoin implements HealthProber.Recovery {
      * it runs again, a bounded number of times.
      */
     private CompletableFuture<Void> resyncUntilHintsHold(BackendServer server, int attempt) {
+        // a failed resync (a source is down too) does not keep the server out: read-repair still works
         return resync(server).exceptionally(f -> null).thenCompose(v -> {
             if (!server.hints().overflowed()) {
                 return CompletableFuture.completedFuture(null);
             }
             if (attempt >= MAX_RESYNC_ATTEMPTS) {
-                log.warn("{}: the hint log kept overflowing during {} resyncs; keys written meanwhile are "
-                        + "left to read-repair", server, attempt);
-                server.hints().clear();
-                return CompletableFuture.completedFuture(null);
+                // writes outpace the copy: stay out of read service and try again after the next probe
+                return CompletableFuture.failedFuture(new IllegalStateException(
+                        "the hint log kept overflowing during " + attempt + " resyncs"));
             }
             log.info("{}: the hint log overflowed during the resync; flushing and resyncing again", server);
             server.hints().clear();

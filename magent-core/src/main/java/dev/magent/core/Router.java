@@ -321,6 +321,7 @@ final class Router {
                 if (f != null) {
                     noteFailure(f);
                     s.hints().markOverflowed(); // it missed a flush: only a flush and resync make it right
+                    takeOutIfOverflowed(s);
                 } else if (r == StatusReply.OK) {
                     anyOk[0] = true;
                 } else if (firstError[0] == null) {
@@ -424,8 +425,19 @@ final class Router {
         BackendException e = noteFailure(failure);
         if (e.reason() != BackendException.Reason.SHUTDOWN) {
             server.hints().record(key);
+            takeOutIfOverflowed(server);
         }
         return e;
+    }
+
+    /**
+     * A server in service whose hint log overflowed has missed writes nobody can list any more: it cannot
+     * serve reads until it is flushed and resynced, which is what rejoining does with an overflowed log.
+     */
+    private static void takeOutIfOverflowed(BackendServer server) {
+        if (server.hints().overflowed() && server.state() == BackendServer.State.UP) {
+            server.markDown("missed more writes than its hint log holds");
+        }
     }
 
     private BackendException noteFailure(Throwable failure) {
