@@ -84,7 +84,13 @@ final class Rejoin implements HealthProber.Recovery {
 
     private void sweepHints() {
         for (BackendServer s : cluster.all()) {
-            if (s.state() == BackendServer.State.UP && !s.hints().isEmpty() && !s.hints().overflowed()) {
+            if (s.state() != BackendServer.State.UP) {
+                continue;
+            }
+            if (s.hints().overflowed() && !s.recordingWrites()) {
+                // it missed writes the log could not name: any of its keys may be stale
+                s.markDown("its hint log overflowed while in service; it rejoins by flush and resync");
+            } else if (!s.hints().isEmpty() && !s.hints().overflowed()) {
                 resolveHints(s, 0);
             }
         }
