@@ -16,6 +16,9 @@ public record Server(String host, int port, int weight) {
     /**
      * Checks the fields.
      *
+     * @param host   host name or IP literal, IPv6 without brackets
+     * @param port   TCP port, 1..65535
+     * @param weight relative share of keys for ketama, at least 1
      * @throws IllegalArgumentException for an empty or bracketed host, a port outside 1..65535 or a weight
      *                                  below 1
      */
