@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The same memaslap workload, side by side, in one run, against:
+# The same workload, side by side, in one run, against:
 #   direct         one memcached
 #   twemproxy      nutcracker over two memcached (ketama)
 #   magent         magent over the same two (ketama, -k)
@@ -11,26 +11,36 @@
 #
 #   magent-bench/load.sh                      basic workload, 3 rounds of 10 s per target (about 3 min)
 #   magent-bench/load.sh --quick              basic workload, 3 rounds of 3 s (about 1.5 min)
-#   magent-bench/load.sh --workload=all       basic, mget10, mget100, large; 3 rounds of 3 s (about 4 min)
+#   magent-bench/load.sh --workload=all       basic, mget10, mget100, large; 3 rounds of 2 s (about 4.5 min)
 #   magent-bench/load.sh --workload=mget10,large --rounds=5 --duration=5
 #
-# Workloads (memaslap, 2 threads, 40 connections, 32-byte keys, 1 set : 10 gets):
-#   basic     100-byte values, single-key get
-#   mget10    100-byte values, get of 10 keys at a time (memaslap --division=10)
-#   mget100   100-byte values, get of 100 keys at a time
-#   large     10 KiB values, single-key get
+# Workloads (2 threads, 40 connections each with one request outstanding, 32-byte keys, 1 set : 10 gets;
+# every key set once before the warm-up so gets hit):
+#   basic     100-byte values, single-key get, 10 000 keys
+#   mget10    100-byte values, get of 10 keys at a time, 10 000 keys
+#   mget100   100-byte values, get of 100 keys at a time, 10 000 keys
+#   large     10 KiB values, single-key get, 2 000 keys
+#
+# The load generator is magent-bench's LoadClient (in target/benchmarks.jar): memaslap cannot drive magent,
+# because memaslap's keys begin with an 8-byte binary counter of control characters, which magent refuses
+# by design (docs/protocol.md). LoadClient sends memaslap's workload with printable keys, keeps every
+# latency (exact percentiles), and reads the CPU time of the proxy and the memcached behind it, and the
+# proxy's RSS, over exactly the measured window. --client=memaslap runs memaslap instead (-T 2 -c 40 -X,
+# --division for multi-gets), for direct and twemproxy only, as a cross-check of the generator.
 #
 # Other flags:
 #   --rounds=N          measured runs per target and workload (default 3)
-#   --duration=S        seconds per measured run (default 10, 3 with --quick or several workloads)
+#   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
 #   --warmup=S          seconds of warm-up before each run (default 2, 1 with --quick)
 #   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup
 #   --idle-conns=N      idle client connections for the memory figure (default 10000; 0 skips it)
 #   --base-port=P       first of the 7 consecutive ports used (default: a free block from 42000 up)
 #   --twemproxy-conns=N nutcracker's server_connections (default 1: one pipelined connection per server,
 #                       twemproxy's own default and its fastest setting on this workload)
+#   --client=NAME       java (default) or memaslap (direct and twemproxy only)
 #   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
-# MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself.
+# MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
+# the load generator (default -Xms128m -Xmx256m -XX:+UseSerialGC).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 here=magent-bench
@@ -40,7 +50,7 @@ die() { echo "load.sh: $*" >&2; exit 1; }
 
 # --- flags -------------------------------------------------------------------------------------
 quick=0; workloads=basic; rounds=3; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
-idle_conns=10000; base_port=""; tw_conns=1; out=""
+idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
@@ -53,6 +63,7 @@ for arg in "$@"; do
     --base-port=*) base_port=${arg#*=} ;;
     --twemproxy-conns=*) tw_conns=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
+    --client=*) client=${arg#*=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown flag $arg (see --help)" ;;
   esac
@@ -67,16 +78,20 @@ for t in "${target_list[@]}"; do
   [[ $t =~ ^(direct|twemproxy|magent|magent\+backup)$ ]] || die "unknown target $t"
 done
 if [[ -z $duration ]]; then
-  if (( quick || ${#workload_list[@]} > 1 )); then duration=3; else duration=10; fi
+  if (( ${#workload_list[@]} > 1 )); then duration=2; elif (( quick )); then duration=3; else duration=10; fi
 fi
 [[ -z $warmup ]] && { if (( quick )); then warmup=1; else warmup=2; fi; }
 [[ $rounds =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
   die "--rounds, --duration and --warmup take whole numbers"
 uses_magent=0
 [[ ,$targets, == *,magent* ]] && uses_magent=1
+[[ $client == java || $client == memaslap ]] || die "--client is java or memaslap"
+[[ $client == memaslap && $uses_magent == 1 ]] &&
+  die "memaslap's keys hold control characters, which magent refuses: --client=memaslap needs --targets=direct,twemproxy"
 
-# The bound: measured runs plus warm-ups plus about 45 s of start-up, JIT warm-up and the idle test.
-estimate=$(( ${#workload_list[@]} * ${#target_list[@]} * rounds * (duration + warmup) + 45 ))
+# The bound: measured runs, warm-ups, about 2 s per run for the load client's JVM and setting the keys,
+# and about 45 s of start-up, JIT warm-up and the idle-connection test.
+estimate=$(( ${#workload_list[@]} * ${#target_list[@]} * rounds * (duration + warmup + 2) + 45 ))
 (( estimate <= 300 )) ||
   die "this would take about ${estimate} s; keep it under 300 s with fewer --rounds, a shorter --duration or fewer workloads"
 
@@ -87,8 +102,11 @@ command -v memcached >/dev/null || packages+=(memcached)
 command -v nutcracker >/dev/null || packages+=(nutcracker)
 [[ -n $memaslap ]] || packages+=(libmemcached-tools)
 command -v python3 >/dev/null || packages+=(python3)
-(( uses_magent )) && ! command -v java >/dev/null && packages+=(openjdk-17-jdk-headless)
-(( uses_magent )) && [[ ! -f magent-cli/target/magent.jar ]] && ! command -v mvn >/dev/null && packages+=(maven)
+command -v java >/dev/null || packages+=(openjdk-17-jdk-headless)
+bench_jar=magent-bench/target/benchmarks.jar
+if [[ ! -f magent-cli/target/magent.jar || ! -f $bench_jar ]]; then
+  command -v mvn >/dev/null || packages+=(maven)
+fi
 if (( ${#packages[@]} )); then
   as_admin=()
   if [[ $(id -u) -ne 0 ]]; then
@@ -103,10 +121,11 @@ if (( ${#packages[@]} )); then
   memaslap=$(command -v memcaslap || command -v memaslap || true)
 fi
 [[ -n $memaslap ]] || die "libmemcached-tools has neither memcaslap nor memaslap"
-if (( uses_magent )) && [[ ! -f magent-cli/target/magent.jar ]]; then
-  say "building magent: mvn -B -q -DskipTests package -pl magent-cli -am"
-  mvn -B -q -DskipTests package -pl magent-cli -am
+if [[ ! -f magent-cli/target/magent.jar || ! -f $bench_jar ]]; then
+  say "building magent and its benchmarks: mvn -B -q -DskipTests package -pl magent-cli,magent-bench -am"
+  mvn -B -q -DskipTests package -pl magent-cli,magent-bench -am
 fi
+load_java_opts=${LOAD_JAVA_OPTS:--Xms128m -Xmx256m -XX:+UseSerialGC -Dslf4j.internal.verbosity=ERROR}
 
 # --- ports, processes, clean-up ------------------------------------------------------------------
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -244,8 +263,34 @@ cpu_ticks() { # name... -> utime+stime summed, in clock ticks
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 
-run_once() { # workload target round
-  local workload=$1 target=$2 round=$3 sampler="" proxy_before=0 proxy_after=0
+loadclient_args() { # workload target seconds warmup
+  local args=(--server "127.0.0.1:${port_of[$2]}" --threads 2 --connections 40 --duration "$3" --warmup "$4"
+              --key-size 32 --gets-per-set 10)
+  case $1 in
+    basic) args+=(--value-size 100 --keys 10000) ;;
+    mget10) args+=(--value-size 100 --keys 10000 --multiget 10) ;;
+    mget100) args+=(--value-size 100 --keys 10000 --multiget 100) ;;
+    large) args+=(--value-size 10240 --keys 2000) ;;
+  esac
+  echo "${args[@]}"
+}
+pids_of() { local name out=(); for name in "$@"; do out+=("${pid[$name]}"); done; local IFS=,; echo "${out[*]}"; }
+
+run_loadclient() { # workload target round
+  local workload=$1 target=$2 round=$3 f="$work/$1.$2.$3.txt"
+  local proxy_args=()
+  [[ $target != direct ]] && proxy_args=(--proxy-pid "${pid[$target]}")
+  # shellcheck disable=SC2046,SC2086
+  timeout $(( duration + warmup + 90 )) java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
+    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${proxy_args[@]}" \
+    --backend-pids "$(pids_of ${backends_of[$target]})" >"$f" 2>&1 ||
+    echo "  (the load client failed or saw errors, see $f)"
+  printf '  %-8s %-14s round %d: %s\n' "$workload" "$target" "$round" \
+    "$(grep -m1 '^requests/s' "$f" || echo 'no result')"
+}
+
+run_memaslap() { # workload target round
+  local workload=$1 target=$2 round=$3 proxy_before=0 proxy_after=0
   local backends=${backends_of[$target]}
   # warm-up on the same target, not measured
   if (( warmup > 0 )); then
@@ -253,32 +298,19 @@ run_once() { # workload target round
     timeout $(( warmup + 20 )) "$memaslap" $(memaslap_args "$workload" "$target" "$warmup") \
       >"$work/$workload.$target.$round.warmup" 2>&1 || true
   fi
-  local backend_before proxy_pid=${pid[$target]:-}
+  local backend_before
   # shellcheck disable=SC2086
   backend_before=$(cpu_ticks $backends)
-  if [[ -n $proxy_pid ]]; then
-    proxy_before=$(cpu_ticks "$target")
-    if [[ $target == magent* ]]; then
-      ( peak=0; while kill -0 "$proxy_pid" 2>/dev/null; do
-          r=$(rss_kib "$proxy_pid" 2>/dev/null || echo 0); (( r > peak )) && peak=$r && echo "$peak" >"$work/rss.$target.peak"
-          sleep 0.2; done ) &
-      sampler=$!
-    fi
-  fi
+  [[ -n ${pid[$target]:-} ]] && proxy_before=$(cpu_ticks "$target")
   # shellcheck disable=SC2046
   timeout $(( duration + 30 )) "$memaslap" $(memaslap_args "$workload" "$target" "$duration") -S "${duration}s" \
     >"$work/$workload.$target.$round.txt" 2>&1 || echo "  (memaslap exited non-zero, see $work/$workload.$target.$round.txt)"
-  local backend_after peak=0
+  local backend_after
   # shellcheck disable=SC2086
   backend_after=$(cpu_ticks $backends)
-  [[ -n $proxy_pid ]] && proxy_after=$(cpu_ticks "$target")
-  if [[ -n $sampler ]]; then
-    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-    peak=$(cat "$work/rss.$target.peak" 2>/dev/null || echo 0)
-    rm -f "$work/rss.$target.peak"
-  fi
+  [[ -n ${pid[$target]:-} ]] && proxy_after=$(cpu_ticks "$target")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$target" "$round" $(( proxy_after - proxy_before )) \
-    $(( backend_after - backend_before )) "$peak" "$hz" >>"$work/samples.tsv"
+    $(( backend_after - backend_before )) 0 "$hz" >>"$work/samples.tsv"
   printf '  %-8s %-14s round %d: %s\n' "$workload" "$target" "$round" \
     "$(grep -o 'TPS: [0-9]*' "$work/$workload.$target.$round.txt" || echo 'no result')"
 }
@@ -301,16 +333,20 @@ if (( uses_magent )); then
   say "warming up magent ($(( quick ? 3 : 5 )) s each)"
   for t in magent magent+backup; do
     # shellcheck disable=SC2046
-    [[ -n ${pid[$t]:-} ]] && { timeout 30 "$memaslap" $(memaslap_args basic "$t" $(( quick ? 3 : 5 ))) \
-      >"$work/jit-warmup.$t.txt" 2>&1 || true; }
+    [[ -n ${pid[$t]:-} ]] && { timeout 60 java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
+      $(loadclient_args basic "$t" $(( quick ? 3 : 5 )) 0) >"$work/jit-warmup.$t.txt" 2>&1 || true; }
   done
 fi
 
 for workload in "${workload_list[@]}"; do
-  say "workload $workload: $memaslap $(memaslap_args "$workload" direct "$duration" | sed "s/127.0.0.1:$port_m1/TARGET/") -S ${duration}s"
+  if [[ $client == java ]]; then
+    say "workload $workload: java -cp $bench_jar dev.magent.bench.load.LoadClient $(loadclient_args "$workload" direct "$duration" "$warmup" | sed "s/127.0.0.1:$port_m1/TARGET/")"
+  else
+    say "workload $workload: $memaslap $(memaslap_args "$workload" direct "$duration" | sed "s/127.0.0.1:$port_m1/TARGET/") -S ${duration}s (after ${warmup} s of the same)"
+  fi
   for round in $(seq 1 "$rounds"); do
     for target in "${target_list[@]}"; do
-      run_once "$workload" "$target" "$round"
+      "run_$( [[ $client == java ]] && echo loadclient || echo memaslap )" "$workload" "$target" "$round"
     done
   done
 done
@@ -323,7 +359,8 @@ if (( uses_magent )); then
   done
   for t in magent magent+backup; do
     [[ -n ${pid[$t]:-} ]] || continue
-    peak=$(awk -v t="$t" '$2 == t && $6 > max {max = $6} END {print max + 0}' "$work/samples.tsv")
+    peak=$(cat "$work"/*."$t".*.txt 2>/dev/null | grep -o 'proxy_rss_peak_kib=[0-9]*' | cut -d= -f2 | sort -n | tail -1)
+    peak=${peak:-0}
     mem_report+=("$(printf '%-16s RSS peak during the load runs:          %6d MiB' "$t" $(( peak / 1024 )))")
     mem_report+=("$(printf '%-16s RSS after the load runs, idle:          %6d MiB' "$t" $(( $(rss_kib "${pid[$t]}") / 1024 )))")
   done
@@ -351,7 +388,7 @@ if (( uses_magent )); then
 fi
 
 say "results ($rounds rounds of ${duration} s per target, interleaved; medians across rounds)"
-python3 "$here/load/memaslap_report.py" "$work"
+python3 "$here/load/load_report.py" "$work"
 if (( ${#mem_report[@]} )); then
   say "magent memory (VmRSS from /proc/PID/status; JVM options: $jvm_note)"
   printf '  %s\n' "${mem_report[@]}"
