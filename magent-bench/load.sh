@@ -34,7 +34,8 @@
 #   --warmup=S          seconds of warm-up before each run (default 2, 1 with --quick)
 #   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup
 #   --idle-conns=N      idle client connections for the memory figure (default 10000; 0 skips it)
-#   --base-port=P       first of the 7 consecutive ports used (default: a free block from 42000 up)
+#   --base-port=P       first of the 7 consecutive ports used (default: a free block above the ephemeral
+#                       port range, 61000 and up on Linux's defaults)
 #   --twemproxy-conns=N nutcracker's server_connections (default 1: one pipelined connection per server,
 #                       twemproxy's own default and its fastest setting on this workload)
 #   --client=NAME       java (default) or memaslap (direct and twemproxy only)
@@ -131,10 +132,12 @@ load_java_opts=${LOAD_JAVA_OPTS:--Xms128m -Xmx256m -XX:+UseSerialGC -Dslf4j.inte
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 block_free() { local p; for p in $(seq "$1" $(( $1 + 6 ))); do listening "$p" && return 1; done; return 0; }
 if [[ -z $base_port ]]; then
-  for candidate in $(seq 42000 100 48900); do
+  # above the ephemeral range, so that no outgoing connection (10 000 of them below) holds a port first
+  read -r _ ephemeral_top </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_top=60999
+  for candidate in $(seq $(( ephemeral_top + 1 )) 100 65400) $(seq 22000 100 30000); do
     block_free "$candidate" && { base_port=$candidate; break; }
   done
-  [[ -n $base_port ]] || die "no free block of 7 ports between 42000 and 49000"
+  [[ -n $base_port ]] || die "no free block of 7 ports above $ephemeral_top or in 22000..30000"
 else
   block_free "$base_port" || die "a port in $base_port..$(( base_port + 6 )) is in use"
 fi
