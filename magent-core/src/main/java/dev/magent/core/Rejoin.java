@@ -325,7 +325,14 @@ final class Rejoin implements HealthProber.Recovery {
                 return k;
             }
         };
-        Pacer pacer = new Pacer(keys, key -> copy(source, target, key).thenApply(ok -> null), done);
+        // a copy that failed (a timeout on a busy server) gets one more try once the dump is through
+        List<byte[]> retry = new ArrayList<>();
+        Pacer pacer = new Pacer(keys, key -> copy(source, target, key, false).thenApply(ok -> {
+            if (!ok) {
+                retry.add(key);
+            }
+            return null;
+        }), done);
         bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -392,7 +399,8 @@ final class Rejoin implements HealthProber.Recovery {
             if (channel[0] != null) {
                 channel[0].close();
             }
-        });
+        }).thenCompose(v -> retry.isEmpty() ? CompletableFuture.completedFuture(null)
+                : pace(retry.iterator(), key -> copy(source, target, key, true)));
     }
 
     /**
@@ -400,6 +408,11 @@ final class Rejoin implements HealthProber.Recovery {
      * key is settled (copied, gone from the source, or already on the target), false when a copy failed.
      */
     private CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key) {
+        return copy(source, target, key, true);
+    }
+
+    private CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key,
+                                            boolean countFailure) {
         ResyncProgress p = progress(target);
         return router.sendAnyState(source, new MetaGetCommand(key, VALUE_FLAGS_TTL)).thenCompose(r -> {
             if (!(r instanceof MetaReply m) || !m.code().equals("VA") || m.data() == null) {
@@ -434,7 +447,9 @@ final class Rejoin implements HealthProber.Recovery {
                 return true;
             });
         }).exceptionally(f -> {
-            p.countFailed();
+            if (countFailure) {
+                p.countFailed();
+            }
             return false;
         });
     }
