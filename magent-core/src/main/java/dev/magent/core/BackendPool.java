@@ -1,6 +1,12 @@
 package dev.magent.core;
 
+import dev.magent.protocol.ArithmeticCommand;
 import dev.magent.protocol.Command;
+import dev.magent.protocol.DeleteCommand;
+import dev.magent.protocol.MetaGetCommand;
+import dev.magent.protocol.RetrievalCommand;
+import dev.magent.protocol.StorageCommand;
+import dev.magent.protocol.TouchCommand;
 import dev.magent.protocol.MemcacheClientCodec;
 import dev.magent.protocol.ProtocolLimits;
 import dev.magent.protocol.Reply;
@@ -19,6 +25,8 @@ import java.util.concurrent.CompletableFuture;
  * fewer, fuller connections mean fewer syscalls per request on both sides.
  */
 final class BackendPool {
+    /** Connections per server per event loop that keyed commands spread over. */
+    private static final int AFFINITY_WAYS = 4;
     /** In-flight requests on a connection above which the pool prefers opening another one. */
     private static final int BUSY_THRESHOLD = 32;
     /** In-flight requests per connection beyond which requests fail fast instead of queueing. */
@@ -56,9 +64,14 @@ final class BackendPool {
         return n;
     }
 
-    /** Sends one command on the least busy connection; see {@link BackendConnection#send}. */
+    /**
+     * Sends one command; see {@link BackendConnection#send}. Commands for the same key always take the
+     * same connection, so that two writes of one key (or a write and the read after it) reach the server
+     * in the order they were sent: on different connections a delete could overtake the set before it.
+     */
     void send(Command command, CompletableFuture<Reply> promise) {
-        BackendConnection c = choose();
+        byte[] key = affinityKey(command);
+        BackendConnection c = key == null ? choose() : forKey(key);
         if (c == null) {
             ReferenceCountUtil.release(command);
             promise.completeExceptionally(new BackendException(BackendException.Reason.SHUTDOWN,
@@ -66,6 +79,43 @@ final class BackendPool {
             return;
         }
         c.send(command, promise);
+    }
+
+    /** The key that decides a command's connection: its only key, or a retrieval's first. */
+    private static byte[] affinityKey(Command c) {
+        if (c instanceof StorageCommand s) {
+            return s.key();
+        } else if (c instanceof ArithmeticCommand a) {
+            return a.key();
+        } else if (c instanceof DeleteCommand d) {
+            return d.key();
+        } else if (c instanceof TouchCommand t) {
+            return t.key();
+        } else if (c instanceof MetaGetCommand m) {
+            return m.key();
+        } else if (c instanceof RetrievalCommand r) {
+            return r.keys().get(0);
+        }
+        return null;
+    }
+
+    /**
+     * The connection for a key: one of at most {@link #AFFINITY_WAYS} slots, chosen by the key's hash;
+     * few and full connections keep the syscalls per request low on both sides.
+     */
+    private BackendConnection forKey(byte[] key) {
+        int h = 1;
+        for (byte b : key) {
+            h = 31 * h + b;
+        }
+        int ways = Math.min(slots.length, AFFINITY_WAYS);
+        int i = (h & 0x7FFFFFFF) % ways;
+        BackendConnection c = slots[i];
+        if (c == null || c.isClosed()) {
+            c = open();
+            slots[i] = c;
+        }
+        return c;
     }
 
     private BackendConnection choose() {

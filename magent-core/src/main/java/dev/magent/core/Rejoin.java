@@ -90,7 +90,8 @@ final class Rejoin implements HealthProber.Recovery {
             if (s.hints().overflowed() && !s.recordingWrites()) {
                 // it missed writes the log could not name: any of its keys may be stale
                 s.markDown("its hint log overflowed while in service; it rejoins by flush and resync");
-            } else if (!s.hints().isEmpty() && !s.hints().overflowed()) {
+            } else if (!s.hints().isEmpty() && !s.hints().overflowed() && !s.recordingWrites()) {
+                // not during a resync: a hint resolved before a racing copy lands would let it stand
                 resolveHints(s, 0);
             }
         }
