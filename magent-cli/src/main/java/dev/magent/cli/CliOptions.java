@@ -6,6 +6,7 @@ import com.beust.jcommander.ParameterException;
 import com.beust.jcommander.Parameters;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
+import dev.magent.core.TlsSettings;
 import dev.magent.protocol.ProtocolLimits;
 import java.lang.reflect.Field;
 import java.net.InetAddress;
@@ -99,6 +100,30 @@ final class CliOptions {
     @Parameter(names = "--max-value-size")
     int maxValueSize = ProtocolLimits.DEFAULT.maxValueSize();
 
+    /** A JSON configuration file; the flags given here override it (see {@link ConfigFile}). */
+    @Parameter(names = {"-c", "--config"})
+    String configFile;
+
+    /** Check the configuration (flags and file, TLS files included) and exit without starting. */
+    @Parameter(names = "--check-config")
+    boolean checkConfig;
+
+    /** host:port of the HTTP admin endpoint (/health, /stats, /metrics); off when not given. */
+    @Parameter(names = "--admin")
+    String admin;
+
+    @Parameter(names = "--tls-cert")
+    String tlsCert;
+
+    @Parameter(names = "--tls-key")
+    String tlsKey;
+
+    @Parameter(names = "--tls-client-ca")
+    String tlsClientCa;
+
+    /** The fields whose flag was given on the command line: a configuration file does not override them. */
+    final Set<String> given = new HashSet<>();
+
     /** C magent's setuid; accepted so its command lines run, with a warning (see {@link Main}). */
     @Parameter(names = "-u")
     String user;
@@ -175,6 +200,7 @@ final class CliOptions {
                 rest.add(arg);
                 continue;
             }
+            given.add(f.getName());
             boolean onOff = f.getType() == boolean.class;
             if (!seen.add(f) && !List.class.isAssignableFrom(f.getType())) {
                 if (onOff) {
@@ -290,6 +316,8 @@ final class CliOptions {
                     .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
                     .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
                     .ioThreads(ioThreads)
+                    .admin(admin == null ? null : address("--admin", admin))
+                    .tls(tlsSettings())
                     .build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(oneLine(e.getMessage()));
@@ -304,6 +332,24 @@ final class CliOptions {
             InetAddress.getByName(listen);
         } catch (UnknownHostException e) {
             throw new UsageException("bad -l value '" + listen + "': not an IP address or a known host name");
+        }
+    }
+
+    private static ServerAddress address(String flag, String value) throws UsageException {
+        return addresses(flag, List.of(value)).get(0);
+    }
+
+    private TlsSettings tlsSettings() throws UsageException {
+        if (tlsCert == null && tlsKey == null && tlsClientCa == null) {
+            return null;
+        }
+        if (tlsCert == null || tlsKey == null) {
+            throw new UsageException("TLS needs both --tls-cert (certificate chain) and --tls-key (its private key)");
+        }
+        try {
+            return new TlsSettings(Path.of(tlsCert), Path.of(tlsKey), tlsClientCa == null ? null : Path.of(tlsClientCa));
+        } catch (InvalidPathException e) {
+            throw new UsageException("bad TLS file path '" + e.getInput() + "': " + e.getReason());
         }
     }
 

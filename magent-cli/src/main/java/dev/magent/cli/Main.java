@@ -63,6 +63,15 @@ public final class Main {
               --io-threads N           event-loop threads, default 0 (one per core)
               --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
 
+              -c, --config FILE        JSON configuration file (docs/configuration.md); flags given here
+                                       override it; SIGHUP or 'magent reload' re-reads it
+                  --check-config       check the flags and the file (TLS files included), then exit
+                                       (0 valid, 2 not)
+              --admin host:port        HTTP admin endpoint: /health, /stats, /metrics; default off
+              --tls-cert FILE          TLS towards clients: PEM certificate chain; with --tls-key
+              --tls-key FILE           its PEM (PKCS#8) private key
+              --tls-client-ca FILE     PEM CA certificates: clients must present a certificate from them
+
             Values may also be joined with '=': --port=11200.
 
             Usage: magent resync host:port [--proxy host:port]
@@ -102,7 +111,11 @@ public final class Main {
                 out.println("magent " + MagentProxy.version());
                 return EXIT_OK;
             }
-            config = options.toConfig();
+            config = ConfigFile.toConfig(options);
+            if (options.checkConfig) {
+                out.println("magent: " + ConfigReload.check(config, options));
+                return EXIT_OK;
+            }
         } catch (UsageException e) {
             err.println("magent: " + e.getMessage());
             return EXIT_USAGE;
@@ -122,6 +135,7 @@ public final class Main {
             err.println("magent: " + startFailure(config, e));
             return EXIT_FAILED;
         }
+        ConfigReload.install(proxy, args, options.configFile);
         Duration grace = config.shutdownGrace();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> proxy.shutdown(grace), "magent-shutdown"));
         try {
