@@ -102,6 +102,11 @@ final class PrometheusText {
         if (value == Math.rint(value) && Math.abs(value) < 1e15) {
             return Long.toString((long) value);
         }
+        double magnitude = Math.abs(value);
+        if (magnitude >= 1e-6 && magnitude < 1e15) {
+            // 1795596818.412 rather than 1.795596818412E9: the same number to Prometheus, easier to read
+            return java.math.BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
+        }
         return Double.toString(value);
     }
 

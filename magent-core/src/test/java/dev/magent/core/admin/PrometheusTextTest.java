@@ -49,8 +49,13 @@ class PrometheusTextTest {
         assertEquals("+Inf", PrometheusText.format(Double.POSITIVE_INFINITY));
         assertEquals("-Inf", PrometheusText.format(Double.NEGATIVE_INFINITY));
         assertEquals("2", PrometheusText.format(2.0));
-        assertEquals("1.5E-4", PrometheusText.format(0.00015));
-        assertEquals(0.00015, Double.parseDouble(PrometheusText.format(0.00015)));
+        assertEquals("0.00015", PrometheusText.format(0.00015));
+        assertEquals("1795596818.412", PrometheusText.format(1795596818.412));
+        assertEquals("1.0E-9", PrometheusText.format(1e-9));
+        assertEquals("1.0E20", PrometheusText.format(1e20));
+        for (double v : new double[] {0.00015, 1795596818.412, 1e-9, 1e20, -3.25, 0.999}) {
+            assertEquals(v, Double.parseDouble(PrometheusText.format(v)));
+        }
     }
 
     @Test
