@@ -160,7 +160,7 @@ final class ConfigFile {
                     ? "no such file or not readable" : String.valueOf(e.getMessage());
             throw new UsageException("cannot read configuration file " + file + ": " + why);
         }
-        if (tree == null || tree.isMissingNode()) {
+        if (tree == null || tree.isMissingNode() || tree.isNull()) {
             throw new UsageException(file + ": empty: expected a JSON object");
         }
         try {

@@ -231,6 +231,8 @@ class ConfigFileTest {
         e = error("{\"servers\": {\"main\": [\"a:1\"]}} trailing");
         assertTrue(e.startsWith("magent.json: line 1, column "), e);
         assertEquals("magent.json: empty: expected a JSON object", error(""));
+        assertEquals("magent.json: empty: expected a JSON object", error("null"));
+        assertEquals("magent.json: expected an object, got a list", error("[]"));
     }
 
     @Test
