@@ -31,7 +31,7 @@
 # Other flags:
 #   --rounds=N          measured runs per target and workload (default 3)
 #   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
-#   --warmup=S          seconds of warm-up before each run (default 2, 1 with --quick)
+#   --warmup=S          seconds of warm-up before each run (default 2; 1 with --quick or several workloads)
 #   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup
 #   --idle-conns=N      idle client connections for the memory figure (default 10000; 0 skips it)
 #   --base-port=P       first of the 7 consecutive ports used (default: a free block above the ephemeral
@@ -81,7 +81,7 @@ done
 if [[ -z $duration ]]; then
   if (( ${#workload_list[@]} > 1 )); then duration=2; elif (( quick )); then duration=3; else duration=10; fi
 fi
-[[ -z $warmup ]] && { if (( quick )); then warmup=1; else warmup=2; fi; }
+[[ -z $warmup ]] && { if (( quick || ${#workload_list[@]} > 1 )); then warmup=1; else warmup=2; fi; }
 [[ $rounds =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
   die "--rounds, --duration and --warmup take whole numbers"
 uses_magent=0
