@@ -60,6 +60,10 @@ public final class AdminServer implements AutoCloseable {
      */
     public static AdminServer start(MagentProxy proxy, ServerAddress bind, EventLoopGroup group,
                                     Class<? extends ServerChannel> channelClass) throws IOException {
+        // the first JSON and metrics answers load and link Jackson and the HTTP codec's paths, hundreds of
+        // milliseconds that would otherwise stall an event loop (and its clients) at the first probe
+        StatsSnapshot.of(proxy).toJson();
+        ProxyMetrics.render(proxy);
         ChannelGroup channels = new DefaultChannelGroup("magent-admin", GlobalEventExecutor.INSTANCE);
         AdminHandler handler = new AdminHandler(proxy);
         ServerBootstrap bootstrap = new ServerBootstrap()

@@ -88,7 +88,7 @@ class AdminServerIT {
     }
 
     private static HttpResponse<String> get(MagentProxy p, String path) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(uri(p, path)).timeout(Duration.ofSeconds(5)).build(),
+        return http.send(HttpRequest.newBuilder(uri(p, path)).timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -319,7 +319,7 @@ class AdminServerIT {
         MagentProxy p = proxy(List.of(memcached()), List.of());
         int port = ((InetSocketAddress) p.adminAddress()).getPort();
         try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(5000);
+            s.setSoTimeout(30_000); // generous: CI machines have two busy cores
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
             // three requests pipelined on one connection, the last asking to close
