@@ -138,7 +138,7 @@ class ConfigReloadIT {
     private static int mainCount(int admin) {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/stats"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
             int n = 0;
             for (JsonNode s : json.readTree(r.body()).get("servers")) {
                 n += s.get("role").asText().equals("main") ? 1 : 0;
@@ -163,7 +163,7 @@ class ConfigReloadIT {
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 fail("timed out waiting for " + what);
@@ -227,7 +227,7 @@ class ConfigReloadIT {
 
         Text(int port) throws IOException {
             socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-            socket.setSoTimeout(10_000);
+            socket.setSoTimeout(30_000);
             in = socket.getInputStream();
             out = socket.getOutputStream();
         }
