@@ -142,8 +142,20 @@ public final class MagentProxy implements AutoCloseable {
      * @throws IllegalArgumentException when the new configuration changes what needs a restart
      */
     public synchronized void reload(ProxyConfig next) {
+        for (LoopContext ctx : loops) {
+            if (ctx.loop().inEventLoop()) {
+                // it waits for every loop in turn: on one of them it would wait for itself
+                throw new IllegalStateException("reload must not run on one of the proxy's event loops");
+            }
+        }
         ProxyConfig current = runtime.config();
         List<String> needRestart = new ArrayList<>();
+        if (!java.util.Objects.equals(current.admin(), next.admin())) {
+            needRestart.add("admin endpoint");
+        }
+        if (!java.util.Objects.equals(current.tls(), next.tls())) {
+            needRestart.add("TLS settings");
+        }
         if (!current.bindAddress().equals(next.bindAddress())) {
             needRestart.add("bind address");
         }
