@@ -281,11 +281,13 @@ pids_of() { local name out=(); for name in "$@"; do out+=("${pid[$name]}"); done
 
 run_loadclient() { # workload target round
   local workload=$1 target=$2 round=$3 f="$work/$1.$2.$3.txt"
-  local proxy_args=()
-  [[ $target != direct ]] && proxy_args=(--proxy-pid "${pid[$target]}")
+  local extra=()
+  [[ $target != direct ]] && extra=(--proxy-pid "${pid[$target]}")
+  # the keys were set through this target in round 1 and memcached (-m 1024) keeps them
+  (( round > 1 )) && extra+=(--prefill 0)
   # shellcheck disable=SC2046,SC2086
   timeout $(( duration + warmup + 90 )) java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
-    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${proxy_args[@]}" \
+    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${extra[@]}" \
     --backend-pids "$(pids_of ${backends_of[$target]})" >"$f" 2>&1 ||
     echo "  (the load client failed or saw errors, see $f)"
   printf '  %-8s %-14s round %d: %s\n' "$workload" "$target" "$round" \
@@ -333,11 +335,12 @@ if (( uses_magent )); then
     [[ -n ${pid[$t]:-} ]] && rss_idle_start+=("$t $(rss_kib "${pid[$t]}")")
   done
   # the JIT compiles the proxy's hot path before anything is measured
-  say "warming up magent ($(( quick ? 3 : 5 )) s each)"
+  jit_seconds=$(( quick || ${#workload_list[@]} > 1 ? 3 : 5 ))
+  say "warming up magent ($jit_seconds s each)"
   for t in magent magent+backup; do
     # shellcheck disable=SC2046
     [[ -n ${pid[$t]:-} ]] && { timeout 60 java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
-      $(loadclient_args basic "$t" $(( quick ? 3 : 5 )) 0) >"$work/jit-warmup.$t.txt" 2>&1 || true; }
+      $(loadclient_args basic "$t" "$jit_seconds" 0) >"$work/jit-warmup.$t.txt" 2>&1 || true; }
   done
 fi
 

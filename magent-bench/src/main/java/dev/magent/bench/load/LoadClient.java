@@ -38,14 +38,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * workload sends otherwise: printable keys of a fixed length, fixed-size values, a set:get proportion, gets
  * of one or several keys, each connection with one request outstanding at a time.
  *
- * <p>Every key is set once before the warm-up, so gets hit. Latency is measured per request (a multi-get is
+ * <p>Every key is set once before the warm-up, so gets hit ({@code --prefill 0} skips that when an earlier run
+ * against the same servers did it). Latency is measured per request (a multi-get is
  * one request), from just before the write to the end of the reply, for the requests completed inside the
  * measured window, and every latency is kept, so the percentiles are exact.
  *
  * <pre>
  * java -cp magent-bench/target/benchmarks.jar dev.magent.bench.load.LoadClient --server 127.0.0.1:11211 \
  *     [--threads 2] [--connections 40] [--duration 10] [--warmup 2] [--key-size 32] [--value-size 100]
- *     [--keys 10000] [--gets-per-set 10] [--multiget 1] [--proxy-pid PID] [--backend-pids PID,PID]
+ *     [--keys 10000] [--gets-per-set 10] [--multiget 1] [--prefill 1] [--proxy-pid PID] [--backend-pids PID,PID]
  * </pre>
  * With the pids it also reports the CPU time those processes used inside the measured window (clock ticks
  * of /proc/PID/stat) and the proxy's peak VmRSS.
@@ -66,6 +67,8 @@ public final class LoadClient {
     private final byte[] value;
     /** Processes whose CPU time (and, for the proxy, peak RSS) is read over the measured window; 0: none. */
     private final int proxyPid;
+    /** Whether to set every key before the warm-up (off when an earlier run on the same servers did). */
+    private final boolean prefill;
     private final int[] backendPids;
 
     private volatile boolean running = true;
@@ -86,6 +89,7 @@ public final class LoadClient {
         int g = 10;
         int m = 1;
         int pp = 0;
+        boolean pf = true;
         int[] bp = new int[0];
         for (int i = 0; i < args.length; i += 2) {
             String flag = args[i];
@@ -105,6 +109,7 @@ public final class LoadClient {
                 case "--gets-per-set" -> g = Integer.parseInt(v);
                 case "--multiget" -> m = Integer.parseInt(v);
                 case "--proxy-pid" -> pp = Integer.parseInt(v);
+                case "--prefill" -> pf = !v.equals("0") && !v.equals("false");
                 case "--backend-pids" -> bp = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown flag " + flag);
             }
@@ -120,7 +125,11 @@ public final class LoadClient {
         getsPerSet = g;
         multiget = m;
         proxyPid = pp;
+        prefill = pf;
         backendPids = bp;
+        if (!prefill) {
+            prefillNext.set(Integer.MAX_VALUE / 2);
+        }
         if (ks < 12 || ks > 250 || n < m || c < 1 || t < 1 || d < 1) {
             throw new IllegalArgumentException("out of range: key size 12..250, keys >= multiget, connections,"
                     + " threads, duration >= 1");
