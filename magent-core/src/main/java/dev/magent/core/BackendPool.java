@@ -1,15 +1,10 @@
 package dev.magent.core;
 
-import dev.magent.protocol.ArithmeticCommand;
 import dev.magent.protocol.Command;
-import dev.magent.protocol.DeleteCommand;
-import dev.magent.protocol.MetaGetCommand;
-import dev.magent.protocol.RetrievalCommand;
-import dev.magent.protocol.StorageCommand;
-import dev.magent.protocol.TouchCommand;
 import dev.magent.protocol.MemcacheClientCodec;
 import dev.magent.protocol.ProtocolLimits;
 import dev.magent.protocol.Reply;
+import dev.magent.protocol.RetrievalCommand;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -83,20 +78,7 @@ final class BackendPool {
 
     /** The key that decides a command's connection: its only key, or a retrieval's first. */
     private static byte[] affinityKey(Command c) {
-        if (c instanceof StorageCommand s) {
-            return s.key();
-        } else if (c instanceof ArithmeticCommand a) {
-            return a.key();
-        } else if (c instanceof DeleteCommand d) {
-            return d.key();
-        } else if (c instanceof TouchCommand t) {
-            return t.key();
-        } else if (c instanceof MetaGetCommand m) {
-            return m.key();
-        } else if (c instanceof RetrievalCommand r) {
-            return r.keys().get(0);
-        }
-        return null;
+        return c instanceof RetrievalCommand r ? r.keys().get(0) : Router.keyOf(c);
     }
 
     /**

@@ -118,7 +118,8 @@ final class Router {
         return promise;
     }
 
-    private static byte[] keyOf(Command c) {
+    /** The key of a single-key command, or null (retrievals check their keys one by one). */
+    static byte[] keyOf(Command c) {
         if (c instanceof StorageCommand s) {
             return s.key();
         } else if (c instanceof ArithmeticCommand a) {
