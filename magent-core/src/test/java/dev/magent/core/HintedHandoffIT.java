@@ -218,7 +218,8 @@ class HintedHandoffIT {
     @Test
     void writesDuringTheResyncThatOverflowTheHintLogAreNotLost() throws Exception {
         // slow resync, small hint log: clients write more of A's keys during the catch-up than it holds
-        MagentProxy proxy = cluster.proxy(c -> c.hintCapacity(5).resyncRate(100));
+        // 30 keys/s: the copy of 150 keys lasts ~5 s, a window a busy CI machine cannot miss
+        MagentProxy proxy = cluster.proxy(c -> c.hintCapacity(5).resyncRate(30));
         List<String> keys = keysOnA("ds", 150);
         try (TextClient c = client(proxy)) {
             for (String k : keys) {
