@@ -1,6 +1,7 @@
 package dev.magent.core;
 
 import dev.magent.protocol.Command;
+import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.MemcacheClientCodec;
 import dev.magent.protocol.ProtocolLimits;
 import dev.magent.protocol.Reply;
@@ -65,6 +66,18 @@ final class BackendPool {
      * in the order they were sent: on different connections a delete could overtake the set before it.
      */
     void send(Command command, CompletableFuture<Reply> promise) {
+        if (command instanceof FlushAllCommand) {
+            // a flush must reach the server before any later keyed command of this loop, whichever of the
+            // key-affine connections that one takes: send it on each (flush_all is idempotent)
+            int ways = Math.min(slots.length, AFFINITY_WAYS);
+            for (int i = 1; i < ways; i++) {
+                CompletableFuture<Reply> extra = new CompletableFuture<>();
+                extra.whenComplete((r, f) -> ReferenceCountUtil.release(r));
+                slot(i).send(command, extra);
+            }
+            slot(0).send(command, promise);
+            return;
+        }
         byte[] key = affinityKey(command);
         BackendConnection c = key == null ? choose() : forKey(key);
         if (c == null) {
@@ -91,7 +104,11 @@ final class BackendPool {
             h = 31 * h + b;
         }
         int ways = Math.min(slots.length, AFFINITY_WAYS);
-        int i = (h & 0x7FFFFFFF) % ways;
+        return slot((h & 0x7FFFFFFF) % ways);
+    }
+
+    /** The connection in a slot, opened if it is not. */
+    private BackendConnection slot(int i) {
         BackendConnection c = slots[i];
         if (c == null || c.isClosed()) {
             c = open();
