@@ -55,7 +55,6 @@ final class Rejoin implements HealthProber.Recovery {
     private static final int MAX_HINT_PASSES = 5;
     private static final int MAX_RESYNC_ATTEMPTS = 3;
     private static final long HINT_SWEEP_SECONDS = 1;
-    private static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
     private static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
     private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -431,7 +430,7 @@ final class Rejoin implements HealthProber.Recovery {
                     p.countSkipped();
                     return CompletableFuture.completedFuture(true);
                 }
-                exptime = ttl < 0 ? 0 : ttl <= MAX_RELATIVE_EXPTIME ? ttl : System.currentTimeMillis() / 1000 + ttl;
+                exptime = Router.exptimeForRemainingTtl(ttl);
             } catch (NumberFormatException e) {
                 m.release();
                 p.countFailed();

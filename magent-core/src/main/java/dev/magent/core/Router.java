@@ -378,6 +378,18 @@ final class Router {
         return result;
     }
 
+    /**
+     * The exptime that gives a copy the remaining TTL {@code mg ... t} reported (not 0, which means
+     * "expiring now"): -1 is no expiry (0); beyond memcached's 30 days a relative exptime would be read as
+     * a unix time, so an absolute one is used.
+     */
+    static long exptimeForRemainingTtl(long remainingTtl) {
+        if (remainingTtl < 0) {
+            return 0;
+        }
+        return remainingTtl <= MAX_RELATIVE_EXPTIME ? remainingTtl : System.currentTimeMillis() / 1000 + remainingTtl;
+    }
+
     private static String orDefault(String s, String d) {
         return s == null ? d : s;
     }
@@ -387,16 +399,10 @@ final class Router {
      * the backup's remaining one; an item about to expire is not copied.
      */
     private void refill(BackendServer main, Value v, long remainingTtl) {
-        long exptime;
-        if (remainingTtl < 0) {
-            exptime = 0;
-        } else if (remainingTtl == 0) {
+        if (remainingTtl == 0) {
             return;
-        } else if (remainingTtl <= MAX_RELATIVE_EXPTIME) {
-            exptime = remainingTtl;
-        } else {
-            exptime = System.currentTimeMillis() / 1000 + remainingTtl;
         }
+        long exptime = exptimeForRemainingTtl(remainingTtl);
         StorageCommand add = new StorageCommand(Verb.ADD, v.key(), v.flags(), exptime, 0,
                 v.data().retainedDuplicate(), false);
         send(main, add).whenComplete((r, f) -> {
