@@ -259,8 +259,9 @@ final class CliOptions {
         if (servers.isEmpty()) {
             throw new UsageException("at least one main server is needed: -s host:port");
         }
-        List<ServerAddress> mains = addresses("-s", servers);
-        List<ServerAddress> copies = addresses("-b", backups);
+        Map<ServerAddress, Integer> weights = new HashMap<>();
+        List<ServerAddress> mains = weightedAddresses("-s", servers, weights);
+        List<ServerAddress> copies = weightedAddresses("-b", backups, weights);
         Set<ServerAddress> seen = new HashSet<>();
         for (ServerAddress a : concat(mains, copies)) {
             if (!seen.add(a)) {
@@ -303,6 +304,7 @@ final class CliOptions {
                     .unixSocket(socket)
                     .mains(mains)
                     .backups(copies)
+                    .weights(weights)
                     .ketama(ketama)
                     .maxConnections(maxConnections)
                     .poolSize(poolSize)
@@ -360,6 +362,41 @@ final class CliOptions {
                 out.add(ServerAddress.parse(v.trim()));
             } catch (IllegalArgumentException e) {
                 throw new UsageException("bad " + flag + " value: " + oneLine(e.getMessage()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Server addresses with an optional ketama weight after the port, as twemproxy writes them:
+     * {@code host:port:weight} or {@code [ipv6]:port:weight}. Weights other than 1 go into {@code weights}.
+     */
+    private static List<ServerAddress> weightedAddresses(String flag, List<String> values,
+                                                         Map<ServerAddress, Integer> weights) throws UsageException {
+        List<ServerAddress> out = new ArrayList<>(values.size());
+        for (String raw : values) {
+            String v = raw.trim();
+            int portStart = v.startsWith("[") ? v.indexOf("]:") + 2 : v.indexOf(':') + 1;
+            int weightColon = portStart <= 0 ? -1 : v.indexOf(':', portStart);
+            String address = weightColon < 0 ? v : v.substring(0, weightColon);
+            ServerAddress a = addresses(flag, List.of(address)).get(0);
+            out.add(a);
+            if (weightColon >= 0) {
+                String text = v.substring(weightColon + 1);
+                int weight;
+                try {
+                    weight = Integer.parseInt(text);
+                } catch (NumberFormatException e) {
+                    throw new UsageException("bad " + flag + " value '" + v + "': the weight after host:port must be"
+                            + " a whole number, got '" + text + "'");
+                }
+                if (weight < 1) {
+                    throw new UsageException("bad " + flag + " value '" + v + "': weight must be at least 1, got "
+                            + weight);
+                }
+                if (weight != 1) {
+                    weights.put(a, weight);
+                }
             }
         }
         return out;

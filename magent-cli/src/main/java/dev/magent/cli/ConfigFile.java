@@ -112,6 +112,10 @@ final class ConfigFile {
         Settings s = new Settings(file);
         s.check(doc);
         s.fillIn(doc, options);
+        if (!options.ketama && doc.servers() != null) {
+            s.weightsNeedKetama("servers.main", options.given.contains("servers") ? null : doc.servers().main());
+            s.weightsNeedKetama("servers.backup", options.given.contains("backups") ? null : doc.servers().backup());
+        }
         if (options.servers.isEmpty()) {
             throw new UsageException(file + ": no main server: give servers.main in the file or -s host:port");
         }
@@ -370,9 +374,19 @@ final class ConfigFile {
                     throw new UsageException(field(at, a + " is listed twice (also " + first
                             + "): each copy needs its own server"));
                 }
-                if (e.weight() != null && e.weight() != 1) {
-                    throw new UsageException(field(at + ".weight", "weights other than 1 are not supported yet, got "
-                            + e.weight()));
+                if (e.weight() != null && e.weight() < 1) {
+                    throw new UsageException(field(at + ".weight", "must be at least 1, got " + e.weight()));
+                }
+            }
+        }
+
+        /** Names the field where ProxyConfig would only name the server. */
+        void weightsNeedKetama(String path, List<ServerEntry> list) throws UsageException {
+            for (int i = 0; list != null && i < list.size(); i++) {
+                Integer w = list.get(i).weight();
+                if (w != null && w != 1) {
+                    throw new UsageException(field(path + "[" + i + "].weight", w + " needs \"hashing\": \"ketama\""
+                            + " (or -k): modulo placement has no weights"));
                 }
             }
         }
@@ -499,7 +513,8 @@ final class ConfigFile {
         private static List<String> addresses(List<ServerEntry> entries) {
             List<String> out = new ArrayList<>(entries.size());
             for (ServerEntry e : entries) {
-                out.add(e.address().trim());
+                // the -s/-b form, host:port:weight, so the flags and the file take one path from here
+                out.add(e.weight() == null ? e.address().trim() : e.address().trim() + ":" + e.weight());
             }
             return out;
         }

@@ -35,6 +35,7 @@ public final class Main {
 
               -s, --server host:port   main memcached server; repeat for each (keys are sharded over them)
               -b, --backup host:port   backup memcached server; repeat for each (every write is copied there)
+                                       host:port:weight gives a ketama weight (default 1), as twemproxy
               -p, --port N             TCP port, default 11211 (0 to disable TCP support; then -f is needed)
               -l, --listen ADDR        local bind address, default 127.0.0.1 (C magent: 0.0.0.0);
                                        magent has no authentication: open it to the network with care

@@ -96,6 +96,34 @@ class CliOptionsTest {
         assertEquals(List.of(new ServerAddress("cache-1.example", 11211)), c.backups());
     }
 
+    @Test
+    void weightsAfterThePortAsInTwemproxy() throws Exception {
+        ProxyConfig c = config("-k", "-s", "127.0.0.1:11211:3", "-s", "127.0.0.1:11212", "-b", "[::1]:11213:2",
+                "-b", "127.0.0.1:11213:1");
+        assertEquals(List.of(A, B), c.mains());
+        assertEquals(List.of(new ServerAddress("::1", 11213), C), c.backups());
+        assertEquals(3, c.weightOf(A));
+        assertEquals(1, c.weightOf(B));
+        assertEquals(2, c.weightOf(new ServerAddress("::1", 11213)));
+        assertEquals(1, c.weightOf(C));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "127.0.0.1:11211:0 | bad -s value '127.0.0.1:11211:0': weight must be at least 1, got 0",
+        "127.0.0.1:11211:x | bad -s value '127.0.0.1:11211:x': the weight after host:port must be a whole number, got 'x'",
+        "127.0.0.1:11211: | bad -s value '127.0.0.1:11211:': the weight after host:port must be a whole number, got ''",
+        "127.0.0.1:11211:2 | weight 2 of 127.0.0.1:11211 needs ketama hashing (-k): modulo placement has no weights",
+    })
+    void badWeights(String server, String message) {
+        assertEquals(message, error("-s", server));
+    }
+
+    @Test
+    void aWeightOfOneNeedsNoKetama() throws Exception {
+        assertEquals(1, config("-s", "127.0.0.1:11211:1").weightOf(A));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"-p", "--port"})
     void port(String flag) throws Exception {

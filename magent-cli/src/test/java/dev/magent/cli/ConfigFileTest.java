@@ -131,6 +131,32 @@ class ConfigFileTest {
     }
 
     @Test
+    void weightsForKetama() throws Exception {
+        ProxyConfig c = config("""
+                {"servers": {"main": [{"address": "10.0.0.1:11211", "weight": 3}, "10.0.0.2:11211"],
+                             "backup": [{"address": "10.0.0.3:11211", "weight": 2}]},
+                 "hashing": "ketama"}
+                """);
+        assertEquals(List.of(A, B), c.mains());
+        assertEquals(3, c.weightOf(A));
+        assertEquals(1, c.weightOf(B));
+        assertEquals(2, c.weightOf(C));
+    }
+
+    @Test
+    void aWeightWithModuloHashingIsRefused() {
+        assertEquals("magent.json: field 'servers.main[1].weight': 3 needs \"hashing\": \"ketama\" (or -k): modulo"
+                + " placement has no weights",
+                error("{\"servers\": {\"main\": [\"10.0.0.9:1\", {\"address\": \"10.0.0.1:11211\", \"weight\": 3}]}}"));
+    }
+
+    @Test
+    void ketamaFromTheCommandLineAllowsTheFilesWeights() throws Exception {
+        ProxyConfig c = config("{\"servers\": {\"main\": [{\"address\": \"10.0.0.1:11211\", \"weight\": 3}]}}", "-k");
+        assertEquals(3, c.weightOf(A));
+    }
+
+    @Test
     void flagsGivenOverrideTheFileFieldByField() throws Exception {
         String json = """
                 {"listen": {"port": 11300, "address": "127.0.0.1"},
@@ -183,8 +209,8 @@ class ConfigFileTest {
             + " | magent.json: field 'servers.main[1]': expected host:port, got 'x'",
         "{\"servers\": {\"main\": [\"a:1\"], \"backup\": [\"b:99999\"]}}"
             + " | magent.json: field 'servers.backup[0]': port out of range 1..65535 in 'b:99999' (expected host:port)",
-        "{\"servers\": {\"main\": [{\"address\": \"a:1\", \"weight\": 3}]}}"
-            + " | magent.json: field 'servers.main[0].weight': weights other than 1 are not supported yet, got 3",
+        "{\"servers\": {\"main\": [{\"address\": \"a:1\", \"weight\": 0}]}, \"hashing\": \"ketama\"}"
+            + " | magent.json: field 'servers.main[0].weight': must be at least 1, got 0",
         "{\"servers\": {\"main\": [\"a:1\"], \"backup\": [\"a:1\"]}}"
             + " | magent.json: field 'servers.backup[0]': a:1 is listed twice (also servers.main[0]): each copy needs its own server",
         "{\"servers\": {\"main\": []}}"

@@ -35,6 +35,7 @@ public final class BackendServer {
     private final int indexInRole;
     private final Role role;
     private final ServerAddress address;
+    private final int weight;
     private final int failureThreshold;
     private final Health h;
     private final BackendException downException;
@@ -70,11 +71,13 @@ public final class BackendServer {
 
     BackendServer(int id, int indexInRole, Role role, ServerAddress address, int failureThreshold,
                   int hintCapacity) {
-        this(id, indexInRole, role, address, failureThreshold, new Health(hintCapacity));
+        this(id, indexInRole, role, address, 1, failureThreshold, new Health(hintCapacity));
     }
 
-    BackendServer(int id, int indexInRole, Role role, ServerAddress address, int failureThreshold, Health health) {
+    BackendServer(int id, int indexInRole, Role role, ServerAddress address, int weight, int failureThreshold,
+                  Health health) {
         this.h = health;
+        this.weight = weight;
         this.id = id;
         this.indexInRole = indexInRole;
         this.role = role;
@@ -97,6 +100,24 @@ public final class BackendServer {
 
     public Role role() {
         return role;
+    }
+
+    /** Its ketama weight in its ring, 1 unless configured otherwise. */
+    public int weight() {
+        return weight;
+    }
+
+    /** Keys whose copy here is known stale (writes it missed), waiting to be rewritten. */
+    public int hintedKeys() {
+        return h.hints.size();
+    }
+
+    /**
+     * Whether it missed more writes than the hint log holds: then it is flushed and resynced in full when
+     * it returns.
+     */
+    public boolean hintsOverflowed() {
+        return h.hints.overflowed();
     }
 
     public ServerAddress address() {

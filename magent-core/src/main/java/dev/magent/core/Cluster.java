@@ -17,33 +17,36 @@ final class Cluster {
     private final Ring mainRing;
     private final Ring backupRing;
 
-    Cluster(List<ServerAddress> mainAddresses, List<ServerAddress> backupAddresses, boolean ketama,
-            int failureThreshold, int hintCapacity) {
-        this(mainAddresses, backupAddresses, ketama, failureThreshold, hintCapacity, null);
+    Cluster(ProxyConfig config) {
+        this(config, null);
     }
 
     /**
      * A cluster for a new configuration; servers also in {@code previous}, in the same role, keep their
-     * state, hints and counters.
+     * state, hints and counters (whatever their weight now).
      */
-    Cluster(List<ServerAddress> mainAddresses, List<ServerAddress> backupAddresses, boolean ketama,
-            int failureThreshold, int hintCapacity, Cluster previous) {
-        Algorithm algorithm = ketama ? Algorithm.KETAMA : Algorithm.MODULO;
+    Cluster(ProxyConfig config, Cluster previous) {
+        List<ServerAddress> mainAddresses = config.mains();
+        List<ServerAddress> backupAddresses = config.backups();
+        int failureThreshold = config.failureThreshold();
+        int hintCapacity = config.hintCapacity();
+        Algorithm algorithm = config.ketama() ? Algorithm.KETAMA : Algorithm.MODULO;
         mains = new BackendServer[mainAddresses.size()];
         backups = new BackendServer[backupAddresses.size()];
         all = new BackendServer[mains.length + backups.length];
         for (int i = 0; i < mains.length; i++) {
-            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i), failureThreshold,
+            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i),
+                    config.weightOf(mainAddresses.get(i)), failureThreshold,
                     health(previous, Role.MAIN, mainAddresses.get(i), hintCapacity));
             all[i] = mains[i];
         }
         for (int i = 0; i < backups.length; i++) {
             backups[i] = new BackendServer(mains.length + i, i, Role.BACKUP, backupAddresses.get(i),
-                    failureThreshold, health(previous, Role.BACKUP, backupAddresses.get(i), hintCapacity));
+                    config.weightOf(backupAddresses.get(i)), failureThreshold, health(previous, Role.BACKUP, backupAddresses.get(i), hintCapacity));
             all[mains.length + i] = backups[i];
         }
-        mainRing = Ring.of(algorithm, servers(mainAddresses));
-        backupRing = backups.length == 0 ? null : Ring.of(algorithm, servers(backupAddresses));
+        mainRing = Ring.of(algorithm, servers(mainAddresses, config));
+        backupRing = backups.length == 0 ? null : Ring.of(algorithm, servers(backupAddresses, config));
     }
 
     private static BackendServer.Health health(Cluster previous, Role role, ServerAddress address, int hintCapacity) {
@@ -67,10 +70,10 @@ final class Cluster {
         return false;
     }
 
-    private static List<Server> servers(List<ServerAddress> addresses) {
+    private static List<Server> servers(List<ServerAddress> addresses, ProxyConfig config) {
         List<Server> list = new ArrayList<>(addresses.size());
         for (ServerAddress a : addresses) {
-            list.add(Server.of(a.host(), a.port()));
+            list.add(new Server(a.host(), a.port(), config.weightOf(a)));
         }
         return list;
     }

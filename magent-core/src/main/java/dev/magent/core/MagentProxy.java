@@ -56,8 +56,7 @@ public final class MagentProxy implements AutoCloseable {
         this.sslContext = config.tls() == null ? null : config.tls().newServerContext();
         int threads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
         this.group = transport.newGroup(threads, "magent-io");
-        Cluster cluster = new Cluster(config.mains(), config.backups(), config.ketama(), config.failureThreshold(),
-                config.hintCapacity());
+        Cluster cluster = new Cluster(config);
         ProxyStats stats = new ProxyStats();
         this.runtime = new ProxyRuntime(config, cluster, stats, version());
         this.prober = new HealthProber(group, transport, config.requestTimeout(), config.probeInterval(),
@@ -172,8 +171,7 @@ public final class MagentProxy implements AutoCloseable {
             throw new IllegalArgumentException("changing " + String.join(", ", needRestart) + " needs a restart");
         }
         Cluster previous = runtime.cluster();
-        Cluster cluster = new Cluster(next.mains(), next.backups(), next.ketama(), next.failureThreshold(),
-                next.hintCapacity(), previous);
+        Cluster cluster = new Cluster(next, previous);
         for (BackendServer s : cluster.all()) {
             if (!cluster.carriedOver(s, previous)) {
                 s.setListener(stateListener);

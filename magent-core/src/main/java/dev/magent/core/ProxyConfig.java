@@ -3,8 +3,11 @@ package dev.magent.core;
 import dev.magent.protocol.ProtocolLimits;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Everything the proxy needs to run. Immutable; use {@link #builder()}.
@@ -14,6 +17,9 @@ import java.util.Objects;
  * @param unixSocket         a unix domain socket path to listen on as well, or {@code null}
  * @param mains              the main servers, in order (their order decides placement)
  * @param backups            the backup servers, in order; may be empty
+ * @param weights            ketama weights of servers whose weight is not 1 (a server absent here weighs
+ *                           1): a server of weight 3 gets three times the keys of one of weight 1 in its
+ *                           ring (mains or backups). Modulo placement has no weights.
  * @param ketama             true for ketama placement, false for magent's modulo
  * @param maxConnections     client connections beyond this are refused
  * @param poolSize           keep-alive connections per backend server
@@ -34,7 +40,7 @@ import java.util.Objects;
  * @param tls                TLS for client connections, or null for plain TCP
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
-                          List<ServerAddress> backups, boolean ketama, int maxConnections, int poolSize,
+                          List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,
                           Duration requestTimeout, int failureThreshold, Duration probeInterval,
                           Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
@@ -50,6 +56,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         Objects.requireNonNull(bindAddress, "bindAddress");
         mains = List.copyOf(mains);
         backups = List.copyOf(backups);
+        weights = Map.copyOf(weights);
         Objects.requireNonNull(requestTimeout, "requestTimeout");
         Objects.requireNonNull(probeInterval, "probeInterval");
         Objects.requireNonNull(probeMaxInterval, "probeMaxInterval");
@@ -59,6 +66,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         if (mains.isEmpty()) {
             throw new IllegalArgumentException("at least one main server (-s host:port) is needed");
         }
+        checkWeights(mains, backups, weights, ketama);
         if (port < -1 || port > 65535) {
             throw new IllegalArgumentException("port out of range: " + port);
         }
@@ -88,6 +96,30 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         }
     }
 
+    private static void checkWeights(List<ServerAddress> mains, List<ServerAddress> backups,
+                                     Map<ServerAddress, Integer> weights, boolean ketama) {
+        Set<ServerAddress> servers = new HashSet<>(mains);
+        servers.addAll(backups);
+        for (Map.Entry<ServerAddress, Integer> e : weights.entrySet()) {
+            if (!servers.contains(e.getKey())) {
+                throw new IllegalArgumentException("weight given for " + e.getKey() + ", which is not a server");
+            }
+            if (e.getValue() < 1) {
+                throw new IllegalArgumentException("weight of " + e.getKey() + " must be at least 1, got " + e.getValue());
+            }
+            // Silently ignoring a weight would place keys differently from what the operator asked for.
+            if (e.getValue() != 1 && !ketama) {
+                throw new IllegalArgumentException("weight " + e.getValue() + " of " + e.getKey()
+                        + " needs ketama hashing (-k): modulo placement has no weights");
+            }
+        }
+    }
+
+    /** The server's ketama weight: 1 unless {@link #weights()} says otherwise. */
+    public int weightOf(ServerAddress server) {
+        return weights.getOrDefault(server, 1);
+    }
+
     /** A builder with every default set; only main servers must be added. */
     public static Builder builder() {
         return new Builder();
@@ -101,6 +133,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.unixSocket = unixSocket;
         b.mains = mains;
         b.backups = backups;
+        b.weights = weights;
         b.ketama = ketama;
         b.maxConnections = maxConnections;
         b.poolSize = poolSize;
@@ -128,6 +161,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private Path unixSocket;
         private List<ServerAddress> mains = List.of();
         private List<ServerAddress> backups = List.of();
+        private Map<ServerAddress, Integer> weights = Map.of();
         private boolean ketama;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private int poolSize = DEFAULT_POOL_SIZE;
@@ -154,6 +188,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder unixSocket(Path v) { unixSocket = v; return this; }
         public Builder mains(List<ServerAddress> v) { mains = v; return this; }
         public Builder backups(List<ServerAddress> v) { backups = v; return this; }
+        public Builder weights(Map<ServerAddress, Integer> v) { weights = v; return this; }
         public Builder ketama(boolean v) { ketama = v; return this; }
         public Builder maxConnections(int v) { maxConnections = v; return this; }
         public Builder poolSize(int v) { poolSize = v; return this; }
@@ -174,7 +209,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
 
         /** @throws IllegalArgumentException naming the first invalid setting */
         public ProxyConfig build() {
-            return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, ketama, maxConnections,
+            return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, weights, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
                     limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
                     admin, tls);

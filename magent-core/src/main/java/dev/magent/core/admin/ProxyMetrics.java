@@ -107,6 +107,13 @@ final class ProxyMetrics {
             t.sample("magent_server_latency_seconds_count", count, labels(s));
         }
 
+        perServer(t, servers, "magent_server_weight", GAUGE, "The server's ketama weight in its ring.",
+                BackendServer::weight);
+        perServer(t, servers, "magent_server_hinted_keys", GAUGE,
+                "Keys whose copy on the server is known stale, waiting to be rewritten.", BackendServer::hintedKeys);
+        perServer(t, servers, "magent_server_hints_overflowed", GAUGE,
+                "1 when the server missed more writes than its hint log holds (full resync on return).",
+                s -> s.hintsOverflowed() ? 1 : 0);
         perServer(t, servers, "magent_server_resync_runs_total", COUNTER,
                 "Catch-ups (resync or hint replay) started for the server.", s -> s.resyncProgress().runs());
         perServer(t, servers, "magent_server_hints_resolved_total", COUNTER,

@@ -62,16 +62,20 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
      * @param address         {@code host:port}
      * @param role            {@code main} or {@code backup}
      * @param index           position among the servers of its role, from 0
+     * @param weight          its ketama weight
      * @param state           {@code up}, {@code down} or {@code syncing}
      * @param since           when it entered that state
      * @param openConnections connections to it over all event loops
      * @param requests        requests sent to it
      * @param failures        timeouts, connection errors and bad replies
      * @param latencyMicros   reply latency
+     * @param hintedKeys      keys whose copy here is known stale, waiting to be rewritten
+     * @param hintsOverflowed whether it missed more writes than the hint log holds (full resync on return)
      * @param resync          its catch-up after an outage
      */
-    record Server(String address, String role, int index, String state, String since, int openConnections,
-                  long requests, long failures, Latency latencyMicros, Resync resync) {
+    record Server(String address, String role, int index, int weight, String state, String since,
+                  int openConnections, long requests, long failures, Latency latencyMicros, int hintedKeys,
+                  boolean hintsOverflowed, Resync resync) {
     }
 
     /**
@@ -111,9 +115,10 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
         }
         List<Server> servers = new ArrayList<>(all.size());
         for (BackendServer s : all) {
-            servers.add(new Server(s.address().toString(), s.role().label(), s.indexInRole(),
+            servers.add(new Server(s.address().toString(), s.role().label(), s.indexInRole(), s.weight(),
                     s.state().name().toLowerCase(), time(s.stateSinceMillis()), s.openConnections(), s.requests(),
-                    s.failures(), Latency.of(s.latency()), Resync.of(s.resyncProgress())));
+                    s.failures(), Latency.of(s.latency()), s.hintedKeys(), s.hintsOverflowed(),
+                    Resync.of(s.resyncProgress())));
         }
         return new StatsSnapshot(MagentProxy.version(), ProcessHandle.current().pid(), time(stats.startedMillis()),
                 (System.currentTimeMillis() - stats.startedMillis()) / 1000,

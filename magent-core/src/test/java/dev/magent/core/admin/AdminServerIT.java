@@ -225,7 +225,10 @@ class AdminServerIT {
         assertEquals(a.address().toString(), main.get("address").asText());
         assertEquals("main", main.get("role").asText());
         assertEquals(0, main.get("index").asInt());
+        assertEquals(1, main.get("weight").asInt());
         assertEquals("up", main.get("state").asText());
+        assertEquals(0, main.get("hinted_keys").asInt());
+        assertTrue(!main.get("hints_overflowed").asBoolean());
         assertNotNull(java.time.Instant.parse(main.get("since").asText()));
         assertTrue(main.get("requests").asLong() >= 41, main.toString());
         assertEquals(0, main.get("failures").asLong());
@@ -243,6 +246,39 @@ class AdminServerIT {
         assertTrue(resync.get("started").isNull());
         assertEquals("backup", servers.get(1).get("role").asText());
         assertTrue(servers.get(1).get("requests").asLong() >= 20);
+    }
+
+    @Test
+    void hintedKeysShowWhileABackupIsDown() throws Exception {
+        MemcachedProcess a = memcached();
+        MemcachedProcess backup = memcached();
+        MagentProxy p = proxy(List.of(a), List.of(backup));
+        BackendServer backupServer = p.servers().get(1);
+        backup.kill();
+        try (TextClient c = client(p)) {
+            int[] i = {0};
+            MemcachedProcess.await("backup marked down", Duration.ofSeconds(10), () -> {
+                try {
+                    assertEquals("STORED\r\n", c.set("drive" + i[0]++, "v"));
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+                return backupServer.state() == BackendServer.State.DOWN;
+            });
+            for (int k = 0; k < 7; k++) {
+                assertEquals("STORED\r\n", c.set("missed" + k, "v"));
+            }
+        }
+        // every key written since the backup failed is hinted: the 7 written while it was down, at least
+        int hinted = backupServer.hintedKeys();
+        assertTrue(hinted >= 7, "hinted " + hinted);
+        JsonNode servers = json.readTree(get(p, "/stats").body()).get("servers");
+        assertEquals(0, servers.get(0).get("hinted_keys").asInt());
+        assertEquals(hinted, servers.get(1).get("hinted_keys").asInt());
+        assertTrue(!servers.get(1).get("hints_overflowed").asBoolean());
+        Exposition m = Exposition.parse(get(p, "/metrics").body());
+        assertEquals(hinted, m.value("magent_server_hinted_keys", "server", backup.address().toString()));
+        assertEquals(0, m.value("magent_server_hinted_keys", "server", a.address().toString()));
     }
 
     @Test
@@ -282,6 +318,9 @@ class AdminServerIT {
             assertEquals(1, m.value("magent_server_state", "server", server, "state", "up"));
             assertEquals(0, m.value("magent_server_state", "server", server, "state", "down"));
             requests += m.value("magent_server_requests_total", "server", server);
+            assertEquals(1, m.value("magent_server_weight", "server", server));
+            assertEquals(0, m.value("magent_server_hinted_keys", "server", server));
+            assertEquals(0, m.value("magent_server_hints_overflowed", "server", server));
             double count = m.value("magent_server_latency_seconds_count", "server", server);
             double p50 = m.value("magent_server_latency_seconds", "server", server, "quantile", "0.5");
             double p999 = m.value("magent_server_latency_seconds", "server", server, "quantile", "0.999");
