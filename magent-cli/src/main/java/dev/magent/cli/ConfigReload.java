@@ -113,13 +113,6 @@ final class ConfigReload {
         if (!restart.isEmpty()) {
             throw new UsageException("changing " + String.join(", ", restart) + " needs a restart");
         }
-        List<String> atRestart = new ArrayList<>();
-        changed(atRestart, "shutdown grace", current.shutdownGrace(), next.shutdownGrace());
-        changed(atRestart, "probe interval", current.probeInterval(), next.probeInterval());
-        changed(atRestart, "probe max interval", current.probeMaxInterval(), next.probeMaxInterval());
-        if (!atRestart.isEmpty()) {
-            log.warn("reload: the new {} take(s) effect at the next start", String.join(", ", atRestart));
-        }
         return next;
     }
 

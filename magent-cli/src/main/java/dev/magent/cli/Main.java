@@ -137,13 +137,14 @@ public final class Main {
             return EXIT_FAILED;
         }
         ConfigReload.install(proxy, args, options.configFile);
-        Duration grace = config.shutdownGrace();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> proxy.shutdown(grace), "magent-shutdown"));
+        // read when the signal comes, so a reloaded grace applies
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> proxy.shutdown(proxy.config().shutdownGrace()),
+                "magent-shutdown"));
         try {
             proxy.awaitTermination();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            proxy.shutdown(grace);
+            proxy.shutdown(proxy.config().shutdownGrace());
         }
         return EXIT_OK;
     }

@@ -52,10 +52,12 @@ final class HealthProber {
     }
 
     private final EventLoopGroup group;
-    private final Bootstrap bootstrap;
-    private final long timeoutMillis;
-    private final long firstDelayMillis;
-    private final long maxDelayMillis;
+    private final Transport transport;
+    // volatile, not final: a reload changes them; a probe reads them once when it starts
+    private volatile Bootstrap bootstrap;
+    private volatile long timeoutMillis;
+    private volatile long firstDelayMillis;
+    private volatile long maxDelayMillis;
     private volatile Recovery recovery = (server, seen) -> {
         server.markUp();
         return CompletableFuture.completedFuture(null);
@@ -64,10 +66,20 @@ final class HealthProber {
 
     HealthProber(EventLoopGroup group, Transport transport, Duration timeout, Duration firstDelay, Duration maxDelay) {
         this.group = group;
+        this.transport = transport;
+        reconfigure(timeout, firstDelay, maxDelay);
+    }
+
+    /**
+     * New timings from a reloaded configuration: probes started from now on use them; a server already
+     * waiting for its next probe keeps that delay once.
+     */
+    void reconfigure(Duration timeout, Duration firstDelay, Duration maxDelay) {
+        long first = Math.max(1, firstDelay.toMillis());
+        this.maxDelayMillis = Math.max(first, maxDelay.toMillis());
+        this.firstDelayMillis = first;
         this.timeoutMillis = timeout.toMillis();
-        this.firstDelayMillis = Math.max(1, firstDelay.toMillis());
-        this.maxDelayMillis = Math.max(firstDelayMillis, maxDelay.toMillis());
-        this.bootstrap = BackendPool.baseBootstrap(transport, timeoutMillis);
+        this.bootstrap = BackendPool.baseBootstrap(transport, timeout.toMillis());
     }
 
     void setRecovery(Recovery recovery) {

@@ -198,6 +198,7 @@ public final class MagentProxy implements AutoCloseable {
             }).syncUninterruptibly();
         }
         rejoin.reconfigure(cluster, next);
+        prober.reconfigure(next.requestTimeout(), next.probeInterval(), next.probeMaxInterval());
         runtime.reconfigure(next, cluster);
         log.info("configuration reloaded: {} mains, {} backups, {} hashing", next.mains().size(),
                 next.backups().size(), next.ketama() ? "ketama" : "modulo");
@@ -380,7 +381,7 @@ public final class MagentProxy implements AutoCloseable {
     /** {@link #shutdown(Duration)} with the configured grace. */
     @Override
     public void close() {
-        shutdown(config.shutdownGrace());
+        shutdown(runtime.config().shutdownGrace());
     }
 
     /** The proxy's version, from the jar manifest when packaged. */

@@ -158,4 +158,30 @@ class ReloadIT {
         assertEquals(before, after);
         assertEquals(0, ProxyFixture.server(proxy, cluster.mains.get(2)).requests());
     }
+
+    @Test
+    void reloadedProbeIntervalsApplyToTheNextOutage() throws Exception {
+        // probing once an hour: a server marked down would stay out of service for the whole test
+        MagentProxy proxy = cluster.proxy(c -> c.mains(mains(2)).probeInterval(Duration.ofHours(1))
+                .probeMaxInterval(Duration.ofHours(1)));
+        proxy.reload(proxy.config().toBuilder().probeInterval(Duration.ofMillis(50))
+                .probeMaxInterval(Duration.ofMillis(200)).build());
+        MemcachedProcess first = cluster.mains.get(0);
+        BackendServer server = ProxyFixture.server(proxy, first);
+        first.kill();
+        try (TextClient c = ProxyFixture.client(proxy)) {
+            int[] i = {0};
+            MemcachedProcess.await("marked down", Duration.ofSeconds(10), () -> {
+                try {
+                    c.call("get probe" + i[0]++ + "\r\n");
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+                return server.state() == BackendServer.State.DOWN;
+            });
+        }
+        first.restart();
+        MemcachedProcess.await("back in service by the reloaded 50 ms probes", Duration.ofSeconds(15),
+                () -> server.state() == BackendServer.State.UP);
+    }
 }
