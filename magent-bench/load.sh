@@ -40,6 +40,7 @@
 #                       twemproxy's own default and its fastest setting on this workload)
 #   --client=NAME       java (default) or memaslap (direct and twemproxy only)
 #   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
+# MAGENT_ARGS adds flags to both magent targets (e.g. MAGENT_ARGS="-i 2" to compare pool sizes).
 # MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
 # the load generator (default -Xms128m -Xmx256m -XX:+UseSerialGC).
 set -euo pipefail
@@ -226,6 +227,8 @@ fi
 start_magent() { # name port [backup port]
   local args=(-l 127.0.0.1 -p "$2" -k -n $(( idle_conns + 2000 )) -s "127.0.0.1:$port_m1" -s "127.0.0.1:$port_m2")
   [[ -n ${3:-} ]] && args+=(-b "127.0.0.1:$3")
+  # shellcheck disable=SC2206 # MAGENT_ARGS is a list of flags, split on purpose
+  [[ -n ${MAGENT_ARGS:-} ]] && args+=($MAGENT_ARGS)
   # exec: bin/magent execs java, so this PID is the JVM's (for /proc/PID/status)
   "${magent_cmd[@]}" "${args[@]}" >"$work/$1.log" 2>&1 &
   pid[$1]=$!

@@ -43,7 +43,8 @@ public final class Main {
               -k, --ketama             ketama key placement (libmemcached-compatible); default is
                                        magent 0.6's modulo placement
               -n, --max-connections N  max client connections, default 4096
-              -i, --pool-size N        max keep-alive connections per memcached server, default 20
+              -i, --pool-size N        keep-alive connections per memcached server, default 1
+                                       (at least one per event loop)
               -v, --verbose            more logging: -v debug, -vv trace
               -D, --foreground         accepted for C magent compatibility: magent always runs in the
                                        foreground (use systemd, or nohup ... &, to detach it)

@@ -47,7 +47,7 @@ class CliOptionsTest {
         assertEquals(List.of(), c.backups());
         assertFalse(c.ketama());
         assertEquals(4096, c.maxConnections());
-        assertEquals(20, c.poolSize());
+        assertEquals(1, c.poolSize());
         assertEquals(Duration.ofMillis(1000), c.requestTimeout());
         assertEquals(3, c.failureThreshold());
         assertTrue(c.readRepair());

@@ -81,7 +81,7 @@ class ConfigFileTest {
         assertEquals(100_000, c.hintCapacity());
         assertEquals(4096, c.maxConnections());
         assertEquals(1048576, c.limits().maxValueSize());
-        assertEquals(20, c.poolSize());
+        assertEquals(1, c.poolSize());
         assertEquals(0, c.ioThreads());
         assertEquals(new ServerAddress("127.0.0.1", 11299), c.admin());
         // paths in the file are relative to its directory
