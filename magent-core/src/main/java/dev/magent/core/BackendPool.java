@@ -171,6 +171,7 @@ final class BackendPool {
     static Bootstrap baseBootstrap(Transport transport, long connectTimeoutMillis) {
         return new Bootstrap()
                 .channel(transport.clientChannel())
+                .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, connectTimeoutMillis));
