@@ -11,7 +11,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,9 +30,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
     private final int maxInFlight;
     private Channel channel;
 
-    // The in-flight FIFO as a ring of two parallel arrays: no allocation per request beyond its future.
-    @SuppressWarnings("unchecked")
-    private CompletableFuture<Reply>[] promises = new CompletableFuture[16];
+    // The in-flight FIFO as a ring of two parallel arrays: no allocation per request beyond its completion.
+    private Completion[] promises = new Completion[16];
     private long[] deadlines = new long[16];
     private int head;
     private int size;
@@ -90,19 +88,19 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
 
     /**
      * Sends a command; takes ownership of it (it is released once written, or here if it cannot be).
-     * The promise completes on this event loop with the reply, which the receiver must release, or with a
-     * {@link BackendException}.
+     * The completion is called on this event loop with the reply, which the receiver must release, or with
+     * a {@link BackendException}.
      */
-    void send(Command command, CompletableFuture<Reply> promise) {
+    void send(Command command, Completion promise) {
         if (closed) {
             ReferenceCountUtil.release(command);
-            promise.completeExceptionally(new BackendException(BackendException.Reason.CONNECTION,
+            promise.accept(null, new BackendException(BackendException.Reason.CONNECTION,
                     server.address(), "connection closed"));
             return;
         }
         if (size >= maxInFlight) {
             ReferenceCountUtil.release(command);
-            promise.completeExceptionally(new BackendException(BackendException.Reason.OVERLOAD,
+            promise.accept(null, new BackendException(BackendException.Reason.OVERLOAD,
                     server.address(), maxInFlight + " requests already waiting"));
             return;
         }
@@ -143,12 +141,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
                 return;
             }
             long sentAt = deadlines[head] - timeoutNanos;
-            CompletableFuture<Reply> promise = pop();
+            Completion promise = pop();
             server.recordSuccess();
             server.latency().record(System.nanoTime() - sentAt);
-            if (!promise.complete(reply)) {
-                ReferenceCountUtil.release(reply);
-            }
+            promise.accept(reply, null);
         } else if (msg instanceof ProtocolError error) {
             protocolFailure(error.reply().message().isEmpty() ? "unparsable reply" : error.reply().message());
         } else {
@@ -221,11 +217,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
         }
         channel.close();
         while (size > 0) {
-            pop().completeExceptionally(cause);
+            pop().accept(null, cause);
         }
     }
 
-    private void push(CompletableFuture<Reply> promise, long deadline) {
+    private void push(Completion promise, long deadline) {
         if (size == promises.length) {
             grow();
         }
@@ -235,18 +231,17 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
         size++;
     }
 
-    private CompletableFuture<Reply> pop() {
-        CompletableFuture<Reply> p = promises[head];
+    private Completion pop() {
+        Completion p = promises[head];
         promises[head] = null;
         head = (head + 1) & (promises.length - 1);
         size--;
         return p;
     }
 
-    @SuppressWarnings("unchecked")
     private void grow() {
         int n = promises.length;
-        CompletableFuture<Reply>[] np = new CompletableFuture[n * 2];
+        Completion[] np = new Completion[n * 2];
         long[] nd = new long[n * 2];
         for (int i = 0; i < size; i++) {
             np[i] = promises[(head + i) & (n - 1)];

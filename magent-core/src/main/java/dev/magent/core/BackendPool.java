@@ -4,7 +4,6 @@ import dev.magent.protocol.Command;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.MemcacheClientCodec;
 import dev.magent.protocol.ProtocolLimits;
-import dev.magent.protocol.Reply;
 import dev.magent.protocol.RetrievalCommand;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -13,7 +12,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * One event loop's keep-alive connections to one server. Requests are pipelined: a connection takes more
@@ -65,15 +63,13 @@ final class BackendPool {
      * same connection, so that two writes of one key (or a write and the read after it) reach the server
      * in the order they were sent: on different connections a delete could overtake the set before it.
      */
-    void send(Command command, CompletableFuture<Reply> promise) {
+    void send(Command command, Completion promise) {
         if (command instanceof FlushAllCommand) {
             // a flush must reach the server before any later keyed command of this loop, whichever of the
             // key-affine connections that one takes: send it on each (flush_all is idempotent)
             int ways = Math.min(slots.length, AFFINITY_WAYS);
             for (int i = 1; i < ways; i++) {
-                CompletableFuture<Reply> extra = new CompletableFuture<>();
-                extra.whenComplete((r, f) -> ReferenceCountUtil.release(r));
-                slot(i).send(command, extra);
+                slot(i).send(command, Completion.DISCARD);
             }
             slot(0).send(command, promise);
             return;
@@ -82,7 +78,7 @@ final class BackendPool {
         BackendConnection c = key == null ? choose() : forKey(key);
         if (c == null) {
             ReferenceCountUtil.release(command);
-            promise.completeExceptionally(new BackendException(BackendException.Reason.SHUTDOWN,
+            promise.accept(null, new BackendException(BackendException.Reason.SHUTDOWN,
                     server.address(), "pool closed"));
             return;
         }

@@ -19,8 +19,6 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.concurrent.CompletableFuture;
-import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -115,24 +113,24 @@ final class ClientHandler extends ChannelInboundHandlerAdapter implements LoopCo
             slot.accept(null, null);
             return;
         }
-        CompletableFuture<Reply> reply;
-        if (command instanceof VersionCommand) {
-            reply = CompletableFuture.completedFuture(new VersionReply(runtime.protocolVersion()));
-        } else if (command instanceof StatsCommand s) {
-            reply = CompletableFuture.completedFuture(runtime.statsReply(s.arguments()));
-        } else if (command instanceof VerbosityCommand) {
-            reply = CompletableFuture.completedFuture(StatusReply.OK);
-        } else if (command instanceof AdminCommand admin) {
-            reply = CompletableFuture.completedFuture(runtime.admin(admin.arguments()));
-        } else {
-            reply = router.route(command);
-        }
+        Completion sink;
         if (command.noreply()) {
-            reply.whenComplete((r, f) -> ReferenceCountUtil.release(r));
+            sink = Completion.DISCARD;
         } else {
             Slot slot = new Slot(false);
-            slots.add(slot);
-            reply.whenComplete(slot);
+            slots.add(slot); // before routing: the reply may come at once
+            sink = slot;
+        }
+        if (command instanceof VersionCommand) {
+            sink.accept(new VersionReply(runtime.protocolVersion()), null);
+        } else if (command instanceof StatsCommand s) {
+            sink.accept(runtime.statsReply(s.arguments()), null);
+        } else if (command instanceof VerbosityCommand) {
+            sink.accept(StatusReply.OK, null);
+        } else if (command instanceof AdminCommand admin) {
+            sink.accept(runtime.admin(admin.arguments()), null);
+        } else {
+            router.route(command, sink);
         }
     }
 
@@ -190,7 +188,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter implements LoopCo
     }
 
     /** A place in the reply order, filled when the reply arrives. */
-    private final class Slot implements BiConsumer<Reply, Throwable> {
+    private final class Slot implements Completion {
         private final boolean closeAfter;
         private Reply reply;
         private boolean done;

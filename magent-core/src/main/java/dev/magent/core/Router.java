@@ -64,24 +64,36 @@ final class Router {
         return loop;
     }
 
-    /** Routes a key command (retrieval, storage, arithmetic, delete, touch, flush_all); takes ownership. */
-    CompletableFuture<Reply> route(Command command) {
+    /**
+     * Routes a key command (retrieval, storage, arithmetic, delete, touch, flush_all); takes ownership. The
+     * reply goes to {@code sink}, on this router's loop, possibly before this returns.
+     */
+    void route(Command command, Completion sink) {
         if (command instanceof RetrievalCommand r) {
-            return r.keys().size() == 1 ? singleGet(r) : new MultiGet(r).start();
+            if (r.keys().size() == 1) {
+                singleGet(r, sink);
+            } else {
+                new MultiGet(r).start().whenComplete(sink);
+            }
         } else if (command instanceof StorageCommand s) {
-            return s.verb() == Verb.CAS ? cas(s) : store(s);
+            if (s.verb() == Verb.CAS) {
+                cas(s).whenComplete(sink);
+            } else {
+                store(s, sink);
+            }
         } else if (command instanceof ArithmeticCommand a) {
-            return arithmetic(a);
+            arithmetic(a).whenComplete(sink);
         } else if (command instanceof DeleteCommand d) {
-            return replicate(d.key(), new DeleteCommand(d.key(), false), new DeleteCommand(d.key(), false));
+            replicate(d.key(), new DeleteCommand(d.key(), false), new DeleteCommand(d.key(), false), sink);
         } else if (command instanceof TouchCommand t) {
             TouchCommand c = new TouchCommand(t.key(), t.exptime(), false);
-            return replicate(t.key(), c, c);
+            replicate(t.key(), c, c, sink);
         } else if (command instanceof FlushAllCommand f) {
-            return flushAll(new FlushAllCommand(f.delay(), false));
+            flushAll(new FlushAllCommand(f.delay(), false)).whenComplete(sink);
+        } else {
+            ReferenceCountUtil.release(command);
+            sink.accept(ErrorReply.UNKNOWN_COMMAND, null);
         }
-        ReferenceCountUtil.release(command);
-        return CompletableFuture.completedFuture(ErrorReply.UNKNOWN_COMMAND);
     }
 
     /**
@@ -89,17 +101,26 @@ final class Router {
      * the command's key (hinted: then the server counts as down for that key); takes ownership.
      */
     CompletableFuture<Reply> send(BackendServer server, Command command) {
+        PendingReply promise = new PendingReply();
+        send(server, command, promise);
+        return promise;
+    }
+
+    /** {@link #send(BackendServer, Command)} with the outcome going to {@code completion}. */
+    void send(BackendServer server, Command command, Completion completion) {
         boolean inService = command.verb().intent() == Verb.Intent.READ ? server.servesReads() : server.takesWrites();
         if (!inService) {
             ReferenceCountUtil.release(command);
-            return CompletableFuture.failedFuture(server.downException());
+            completion.accept(null, server.downException());
+            return;
         }
         byte[] key = null;
         if (!server.hints().isEmpty()) {
             key = keyOf(command);
             if (key != null && server.hints().contains(key)) {
                 ReferenceCountUtil.release(command);
-                return CompletableFuture.failedFuture(server.staleException());
+                completion.accept(null, server.staleException());
+                return;
             }
         }
         if (server.recordingWrites() && command.verb().intent() == Verb.Intent.WRITE) {
@@ -108,12 +129,12 @@ final class Router {
                 server.hints().record(written);
             }
         }
-        return sendAnyState(server, command);
+        loop.pool(server.id()).send(command, completion);
     }
 
     /** Sends whatever the server's state: for probes and for bringing a returning server up to date. */
     CompletableFuture<Reply> sendAnyState(BackendServer server, Command command) {
-        CompletableFuture<Reply> promise = new CompletableFuture<>();
+        PendingReply promise = new PendingReply();
         loop.pool(server.id()).send(command, promise);
         return promise;
     }
@@ -136,12 +157,11 @@ final class Router {
 
     // ---- writes --------------------------------------------------------------------------------------
 
-    private CompletableFuture<Reply> store(StorageCommand c) {
-        BackendServer backup = cluster.backupFor(c.key());
+    private void store(StorageCommand c, Completion sink) {
         StorageCommand toMain = copy(c, c.verb(), c.casUnique());
-        StorageCommand toBackup = backup == null ? null : copy(c, c.verb(), c.casUnique());
+        StorageCommand toBackup = cluster.hasBackups() ? copy(c, c.verb(), c.casUnique()) : null;
         c.release();
-        return replicate(c.key(), toMain, toBackup);
+        replicate(c.key(), toMain, toBackup, sink);
     }
 
     private static StorageCommand copy(StorageCommand c, Verb verb, long cas) {
@@ -152,26 +172,84 @@ final class Router {
      * The common write rule: the main and the backup get the command at once; the client gets the main's
      * reply, or the backup's when the main is down or fails. A failed backup write is counted, not reported.
      */
-    private CompletableFuture<Reply> replicate(byte[] key, Command toMain, Command toBackup) {
+    private void replicate(byte[] key, Command toMain, Command toBackup, Completion sink) {
         BackendServer main = cluster.mainFor(key);
         BackendServer backup = cluster.backupFor(key);
-        CompletableFuture<Reply> fromMain = send(main, toMain);
-        CompletableFuture<Reply> fromBackup = backup == null ? null : send(backup, toBackup);
         if (backup == null && toBackup != null) {
             ReferenceCountUtil.release(toBackup);
         }
-        CompletableFuture<Reply> result = new CompletableFuture<>();
-        fromMain.whenComplete((reply, failure) -> {
+        Write write = new Write(key, main, backup, sink);
+        send(main, toMain, write);
+        if (backup != null) {
+            send(backup, toBackup, write.backupSide);
+        }
+    }
+
+    /**
+     * One replicated write's two answers, in whichever order they come (either may come at once, from
+     * {@code send}): the main's goes to the client as soon as it is a reply; the backup's is checked
+     * after it, or answers the client when the main failed.
+     */
+    private final class Write implements Completion {
+        private final byte[] key;
+        private final BackendServer main;
+        private final BackendServer backup;
+        private final Completion sink;
+        final Completion backupSide;
+        private boolean mainDone;
+        private BackendException mainCause;
+        private boolean backupDone;
+        private Reply backupReply;
+        private Throwable backupFailure;
+
+        Write(byte[] key, BackendServer main, BackendServer backup, Completion sink) {
+            this.key = key;
+            this.main = main;
+            this.backup = backup;
+            this.sink = sink;
+            this.backupSide = backup == null ? null : this::backupAnswered;
+        }
+
+        /** The main's answer. */
+        @Override
+        public void accept(Reply reply, Throwable failure) {
+            mainDone = true;
             if (failure == null) {
-                result.complete(reply);
-                if (fromBackup != null) {
-                    fromBackup.whenComplete((r, f) -> backupWriteDone(key, backup, r, f));
+                sink.accept(reply, null);
+                if (backupDone) {
+                    backupWriteDone(key, backup, backupReply, backupFailure);
                 }
-            } else {
-                failOver(key, main, failure, backup, fromBackup, result);
+                return;
             }
-        });
-        return result;
+            mainCause = missed(main, key, failure);
+            if (backup == null) {
+                sink.accept(unavailable(key, main, mainCause, null, null), null);
+            } else if (backupDone) {
+                failedOver();
+            }
+        }
+
+        private void backupAnswered(Reply reply, Throwable failure) {
+            backupDone = true;
+            backupReply = reply;
+            backupFailure = failure;
+            if (mainDone) {
+                if (mainCause == null) {
+                    backupWriteDone(key, backup, reply, failure);
+                } else {
+                    failedOver();
+                }
+            }
+        }
+
+        private void failedOver() {
+            if (backupFailure == null) {
+                stats.failover();
+                sink.accept(backupReply, null);
+            } else {
+                sink.accept(unavailable(key, main, mainCause, backup, noteFailure(backupFailure)), null);
+            }
+        }
     }
 
     private void failOver(byte[] key, BackendServer main, Throwable mainFailure, BackendServer backup,
@@ -494,50 +572,67 @@ final class Router {
 
     // ---- single-key get: the common case, without the multi-get's bookkeeping ----------------------------
 
-    private CompletableFuture<Reply> singleGet(RetrievalCommand r) {
+    private void singleGet(RetrievalCommand r, Completion sink) {
         byte[] key = r.keys().get(0);
         BackendServer main = cluster.mainFor(key);
         if (main.hints().contains(key)) {
-            return new MultiGet(r).start(); // stale on the main: the general path reads the backup
+            new MultiGet(r).start().whenComplete(sink); // stale on the main: the general path reads the backup
+            return;
         }
-        CompletableFuture<Reply> result = new CompletableFuture<>();
-        send(main, r).whenComplete((reply, failure) -> {
-            if (failure == null && reply instanceof ValuesReply values) {
-                boolean hit = !values.values().isEmpty();
-                BackendServer backup = hit || !readRepair ? null : cluster.backupFor(key);
-                if (hit || backup == null || backup.hints().contains(key)) {
-                    if (hit) {
-                        stats.hits(1);
-                    } else {
-                        stats.misses(1);
-                    }
-                    if (hit && (r.verb() == Verb.GAT || r.verb() == Verb.GATS) && cluster.hasBackups()) {
-                        BackendServer b = cluster.backupFor(key);
-                        send(b, r).whenComplete((r2, f2) -> backupWriteDone(key, b, r2, f2));
-                    }
-                    result.complete(values);
-                    return;
-                }
-                long[] ttl = {0};
-                fetchFromBackup(key, backup, r.verb().returnsCas(), ttl).thenAccept(v -> {
-                    if (v == null) {
-                        stats.misses(1);
-                        result.complete(ValuesReply.EMPTY);
-                    } else {
-                        stats.hits(1);
-                        refill(main, v, ttl[0]);
-                        result.complete(new ValuesReply(List.of(v)));
-                    }
-                });
-            } else {
+        send(main, r, new SingleGet(r, key, main, sink));
+    }
+
+    /** The main's answer to a one-key retrieval: a hit goes straight to the client. */
+    private final class SingleGet implements Completion {
+        private final RetrievalCommand command;
+        private final byte[] key;
+        private final BackendServer main;
+        private final Completion sink;
+
+        SingleGet(RetrievalCommand command, byte[] key, BackendServer main, Completion sink) {
+            this.command = command;
+            this.key = key;
+            this.main = main;
+            this.sink = sink;
+        }
+
+        @Override
+        public void accept(Reply reply, Throwable failure) {
+            if (failure != null || !(reply instanceof ValuesReply values)) {
                 ReferenceCountUtil.release(reply);
                 // the general path handles fail-over, its errors and its counting
-                new MultiGet(r).startFailedOver(main, failure != null ? noteFailure(failure)
+                new MultiGet(command).startFailedOver(main, failure != null ? noteFailure(failure)
                         : new BackendException(BackendException.Reason.PROTOCOL, main.address(),
-                        "answered " + describe(reply))).whenComplete((rr, ff) -> result.complete(rr));
+                        "answered " + describe(reply))).whenComplete(sink);
+                return;
             }
-        });
-        return result;
+            boolean hit = !values.values().isEmpty();
+            BackendServer backup = hit || !readRepair ? null : cluster.backupFor(key);
+            if (hit || backup == null || backup.hints().contains(key)) {
+                if (hit) {
+                    stats.hits(1);
+                } else {
+                    stats.misses(1);
+                }
+                if (hit && (command.verb() == Verb.GAT || command.verb() == Verb.GATS) && cluster.hasBackups()) {
+                    BackendServer b = cluster.backupFor(key);
+                    send(b, command).whenComplete((r2, f2) -> backupWriteDone(key, b, r2, f2));
+                }
+                sink.accept(values, null);
+                return;
+            }
+            long[] ttl = {0};
+            fetchFromBackup(key, backup, command.verb().returnsCas(), ttl).thenAccept(v -> {
+                if (v == null) {
+                    stats.misses(1);
+                    sink.accept(ValuesReply.EMPTY, null);
+                } else {
+                    stats.hits(1);
+                    refill(main, v, ttl[0]);
+                    sink.accept(new ValuesReply(List.of(v)), null);
+                }
+            });
+        }
     }
 
     // ---- multi-get -----------------------------------------------------------------------------------
