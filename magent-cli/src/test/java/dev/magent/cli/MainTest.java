@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.beust.jcommander.Parameter;
 import dev.magent.core.ProxyConfig;
+import io.netty.util.ResourceLeakDetector;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -89,5 +90,27 @@ class MainTest {
                 new IOException("bind(..) failed with error(-13): Permission denied")));
         assertEquals("cannot start: interrupted while binding: boom", Main.startFailure(tcp,
                 new IOException("interrupted while binding", new IllegalStateException("boom"))));
+    }
+
+    @Test
+    void theDaemonRunsWithoutNettysLeakDetectorUnlessAsked() {
+        ResourceLeakDetector.Level before = ResourceLeakDetector.getLevel();
+        String property = System.getProperty("io.netty.leakDetection.level"); // the build sets paranoid
+        try {
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.SIMPLE);
+            System.setProperty("io.netty.leakDetection.level", "simple");
+            Main.disableLeakDetectionUnlessAsked();
+            assertEquals(ResourceLeakDetector.Level.SIMPLE, ResourceLeakDetector.getLevel(), "asked for: kept");
+            System.clearProperty("io.netty.leakDetection.level");
+            Main.disableLeakDetectionUnlessAsked();
+            assertEquals(ResourceLeakDetector.Level.DISABLED, ResourceLeakDetector.getLevel());
+        } finally {
+            if (property == null) {
+                System.clearProperty("io.netty.leakDetection.level");
+            } else {
+                System.setProperty("io.netty.leakDetection.level", property);
+            }
+            ResourceLeakDetector.setLevel(before);
+        }
     }
 }
