@@ -32,7 +32,11 @@
 #   --rounds=N          measured runs per target and workload (default 3)
 #   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
 #   --warmup=S          seconds of warm-up before each run (default 2; 1 with --quick or several workloads)
-#   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup
+#   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup,baseline
+#   --baseline=JAR      adds the target "baseline": magent over the same two mains from another magent.jar
+#                       (an older build), run with the same flags and JVM options, for before/after figures
+#                       of a change in the same run: git worktree add /tmp/before HEAD~1 && (cd /tmp/before
+#                       && mvn -B -q -DskipTests package -pl magent-cli -am); --baseline=/tmp/before/magent-cli/target/magent.jar
 #   --idle-conns=N      idle client connections for the memory figure (default 10000; 0 skips it)
 #   --base-port=P       first of the 7 consecutive ports used (default: a free block above the ephemeral
 #                       port range, 61000 and up on Linux's defaults)
@@ -52,7 +56,7 @@ die() { echo "load.sh: $*" >&2; exit 1; }
 
 # --- flags -------------------------------------------------------------------------------------
 quick=0; workloads=basic; rounds=3; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
-idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java
+idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java; baseline_jar=""
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
@@ -66,6 +70,7 @@ for arg in "$@"; do
     --twemproxy-conns=*) tw_conns=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
     --client=*) client=${arg#*=} ;;
+    --baseline=*) baseline_jar=${arg#*=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown flag $arg (see --help)" ;;
   esac
@@ -76,8 +81,14 @@ IFS=, read -r -a target_list <<<"$targets"
 for w in "${workload_list[@]}"; do
   [[ $w =~ ^(basic|mget10|mget100|large)$ ]] || die "unknown workload $w (basic, mget10, mget100, large, all)"
 done
+if [[ -n $baseline_jar ]]; then
+  [[ -f $baseline_jar ]] || die "--baseline: no such jar $baseline_jar"
+  baseline_jar=$(cd "$(dirname "$baseline_jar")" && pwd)/$(basename "$baseline_jar")
+  [[ ,$targets, == *,baseline,* ]] || { targets+=",baseline"; target_list+=(baseline); }
+fi
 for t in "${target_list[@]}"; do
-  [[ $t =~ ^(direct|twemproxy|magent|magent\+backup)$ ]] || die "unknown target $t"
+  [[ $t =~ ^(direct|twemproxy|magent|magent\+backup|baseline)$ ]] || die "unknown target $t"
+  [[ $t != baseline || -n $baseline_jar ]] || die "the baseline target needs --baseline=JAR"
 done
 if [[ -z $duration ]]; then
   if (( ${#workload_list[@]} > 1 )); then duration=2; elif (( quick )); then duration=3; else duration=10; fi
@@ -86,7 +97,7 @@ fi
 [[ $rounds =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
   die "--rounds, --duration and --warmup take whole numbers"
 uses_magent=0
-[[ ,$targets, == *,magent* ]] && uses_magent=1
+[[ ,$targets, == *,magent* || ,$targets, == *,baseline,* ]] && uses_magent=1
 [[ $client == java || $client == memaslap ]] || die "--client is java or memaslap"
 [[ $client == memaslap && $uses_magent == 1 ]] &&
   die "memaslap's keys hold control characters, which magent refuses: --client=memaslap needs --targets=direct,twemproxy"
@@ -131,20 +142,20 @@ load_java_opts=${LOAD_JAVA_OPTS:--Xms128m -Xmx256m -XX:+UseSerialGC -Dslf4j.inte
 
 # --- ports, processes, clean-up ------------------------------------------------------------------
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-block_free() { local p; for p in $(seq "$1" $(( $1 + 6 ))); do listening "$p" && return 1; done; return 0; }
+block_free() { local p; for p in $(seq "$1" $(( $1 + 7 ))); do listening "$p" && return 1; done; return 0; }
 if [[ -z $base_port ]]; then
   # above the ephemeral range, so that no outgoing connection (10 000 of them below) holds a port first
   read -r _ ephemeral_top </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_top=60999
   for candidate in $(seq $(( ephemeral_top + 1 )) 100 65400) $(seq 22000 100 30000); do
     block_free "$candidate" && { base_port=$candidate; break; }
   done
-  [[ -n $base_port ]] || die "no free block of 7 ports above $ephemeral_top or in 22000..30000"
+  [[ -n $base_port ]] || die "no free block of 8 ports above $ephemeral_top or in 22000..30000"
 else
-  block_free "$base_port" || die "a port in $base_port..$(( base_port + 6 )) is in use"
+  block_free "$base_port" || die "a port in $base_port..$(( base_port + 7 )) is in use"
 fi
 port_m1=$base_port port_m2=$(( base_port + 1 )) port_m3=$(( base_port + 2 ))
 port_tw=$(( base_port + 3 )) port_tw_stats=$(( base_port + 4 ))
-port_mg=$(( base_port + 5 )) port_mgb=$(( base_port + 6 ))
+port_mg=$(( base_port + 5 )) port_mgb=$(( base_port + 6 )) port_base=$(( base_port + 7 ))
 
 work=${out:-$(mktemp -d "${TMPDIR:-/tmp}/magent-load.XXXXXX")}
 mkdir -p "$work"
@@ -225,21 +236,31 @@ else
   jvm_note="$jvm_opts (no bin/magent in this checkout)"
 fi
 start_magent() { # name port [backup port]
+  local cmd=("${magent_cmd[@]}")
+  if [[ $1 == baseline ]]; then
+    # shellcheck disable=SC2206
+    [[ ${magent_cmd[0]} == bin/magent ]] && cmd=(env "MAGENT_JAR=$baseline_jar" bin/magent) ||
+      cmd=(java $jvm_opts -jar "$baseline_jar")
+  fi
   local args=(-l 127.0.0.1 -p "$2" -k -n $(( idle_conns + 2000 )) -s "127.0.0.1:$port_m1" -s "127.0.0.1:$port_m2")
   [[ -n ${3:-} ]] && args+=(-b "127.0.0.1:$3")
   # shellcheck disable=SC2206 # MAGENT_ARGS is a list of flags, split on purpose
   [[ -n ${MAGENT_ARGS:-} ]] && args+=($MAGENT_ARGS)
   # exec: bin/magent execs java, so this PID is the JVM's (for /proc/PID/status)
-  "${magent_cmd[@]}" "${args[@]}" >"$work/$1.log" 2>&1 &
+  "${cmd[@]}" "${args[@]}" >"$work/$1.log" 2>&1 &
   pid[$1]=$!
 }
 [[ ,$targets, == *,magent,* ]] && start_magent magent "$port_mg"
 [[ ,$targets, == *,magent+backup,* ]] && start_magent magent+backup "$port_mgb" "$port_m3"
+[[ ,$targets, == *,baseline,* ]] && start_magent baseline "$port_base"
 [[ -n ${pid[magent]:-} ]] && await_port magent "$port_mg"
+[[ -n ${pid[baseline]:-} ]] && await_port baseline "$port_base"
 [[ -n ${pid[magent+backup]:-} ]] && await_port magent+backup "$port_mgb"
 
-declare -A port_of=([direct]=$port_m1 [twemproxy]=$port_tw [magent]=$port_mg [magent+backup]=$port_mgb)
-declare -A backends_of=([direct]="m1" [twemproxy]="m1 m2" [magent]="m1 m2" [magent+backup]="m1 m2 m3")
+declare -A port_of=([direct]=$port_m1 [twemproxy]=$port_tw [magent]=$port_mg [magent+backup]=$port_mgb
+                    [baseline]=$port_base)
+declare -A backends_of=([direct]="m1" [twemproxy]="m1 m2" [magent]="m1 m2" [magent+backup]="m1 m2 m3"
+                        [baseline]="m1 m2")
 
 # --- the workloads -------------------------------------------------------------------------------
 cfg() { # workload -> config file; 1 set : 10 gets, 32-byte keys
@@ -340,7 +361,7 @@ if (( uses_magent )); then
   # the JIT compiles the proxy's hot path before anything is measured
   jit_seconds=$(( quick || ${#workload_list[@]} > 1 ? 3 : 5 ))
   say "warming up magent ($jit_seconds s each)"
-  for t in magent magent+backup; do
+  for t in magent magent+backup baseline; do
     # shellcheck disable=SC2046
     [[ -n ${pid[$t]:-} ]] && { timeout 60 java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
       $(loadclient_args basic "$t" "$jit_seconds" 0) >"$work/jit-warmup.$t.txt" 2>&1 || true; }

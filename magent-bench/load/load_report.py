@@ -22,6 +22,7 @@ TARGETS = {
     "twemproxy": "twemproxy (nutcracker)",
     "magent": "magent",
     "magent+backup": "magent + backup",
+    "baseline": "magent baseline jar",
 }
 ORDER = list(TARGETS)
 HZ = os.sysconf("SC_CLK_TCK")
@@ -108,7 +109,7 @@ def main(run_dir):
 
     runs = {}
     for name in sorted(os.listdir(run_dir)):
-        m = re.fullmatch(r"(basic|mget10|mget100|large)\.(direct|twemproxy|magent|magent\+backup)\.(\d+)\.txt", name)
+        m = re.fullmatch(r"(basic|mget10|mget100|large)\.(direct|twemproxy|magent|magent\+backup|baseline)\.(\d+)\.txt", name)
         if not m:
             continue
         workload, target, rnd = m.group(1), m.group(2), int(m.group(3))
@@ -148,7 +149,8 @@ def main(run_dir):
                   f" {fmt(med('proxy_cpu') if target != 'direct' else None, 1):>16} {fmt(med('all_cpu'), 1):>11}"
                   f" {fmt(max(rss) / 1024 if rss else None, 1):>12}")
         print()
-        for a, b in (("magent", "twemproxy"), ("magent+backup", "twemproxy"), ("magent", "direct"),
+        for a, b in (("magent", "twemproxy"), ("magent+backup", "twemproxy"), ("magent", "baseline"),
+                     ("baseline", "twemproxy"), ("magent", "direct"),
                      ("magent+backup", "direct"), ("twemproxy", "direct")):
             if a in medians and b in medians and medians[a]["rps"] and medians[b]["rps"]:
                 line = f"{TARGETS[a] + ' / ' + TARGETS[b]:<50} throughput {medians[a]['rps'] / medians[b]['rps']:5.2f}"
