@@ -9,9 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Client side: {@link Command}s to bytes. The command line goes into one small pooled buffer; a storage
- * command's value is forwarded as a retained duplicate of its buffer, never copied, so the same command can
- * be written to several servers (each write has its own reader index). The encoder releases the command it
+ * Client side: {@link Command}s to bytes. The command line goes into one pooled buffer, with a small value
+ * (up to 1 KiB) copied in, so that a typical command is one buffer; a larger value is forwarded as a retained
+ * duplicate of its buffer, never copied. Either way the command's own buffer is not consumed, so the same
+ * command can be written to several servers. The encoder releases the command it
  * consumes: retain a command before writing it to more than one channel.
  *
  * <p>A command that cannot be framed safely (a key with a space or control character, or empty; a CR or LF
@@ -135,7 +136,9 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         boolean cas = store.verb() == Verb.CAS;
         int size = key.length + 1 + Decimal.length(flags) + 1 + signedLength(store.exptime()) + 1
                 + Decimal.length(length) + (cas ? 1 + Decimal.length(store.casUnique()) : 0);
-        ByteBuf text = line(ctx, store.verb(), size + 2, store.noreply()); // + the CRLF after the data
+        boolean inline = length <= Wire.INLINE_DATA_MAX;
+        // + the data when it is copied in, + the CRLF after the data
+        ByteBuf text = line(ctx, store.verb(), size + (inline ? length : 0) + 2, store.noreply());
         try {
             text.writeBytes(key).writeByte(Wire.SP);
             Decimal.write(text, flags);
@@ -148,9 +151,12 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
                 Decimal.write(text, store.casUnique());
             }
             end(text, store.noreply());
-            out.add(text.readRetainedSlice(text.readableBytes()));
-            if (length > 0) {
-                out.add(store.value().retainedDuplicate());
+            ByteBuf data = store.value();
+            if (inline) {
+                text.writeBytes(data, data.readerIndex(), length);
+            } else {
+                out.add(text.readRetainedSlice(text.readableBytes()));
+                out.add(data.retainedDuplicate());
             }
             out.add(text.writeBytes(Wire.CRLF).retain());
         } finally {

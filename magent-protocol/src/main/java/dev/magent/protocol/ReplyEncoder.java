@@ -8,9 +8,10 @@ import io.netty.handler.codec.MessageToMessageEncoder;
 import java.util.List;
 
 /**
- * Server side: {@link Reply}s to bytes. The text of a reply goes into one small pooled buffer; value data is
- * forwarded as retained duplicates of the reply's buffers, never copied, so a reply becomes a few outbound
- * buffers (text, data, text, ...). The encoder releases the reply it consumes.
+ * Server side: {@link Reply}s to bytes. The text of a reply goes into one pooled buffer, with the data of
+ * small values (up to 1 KiB) copied in, so that a typical reply is one buffer; larger data is forwarded as
+ * retained duplicates of the reply's buffers, never copied (text, data, text, ...). The encoder releases the
+ * reply it consumes.
  *
  * <p>A reply whose text fields would break the line framing (a CR or LF in a version string, a stat, a meta
  * flag; a key with a space or control character) fails the write with an {@link EncoderException} before
@@ -85,8 +86,9 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
             if (!Wire.validKey(v.key(), Integer.MAX_VALUE)) {
                 throw new EncoderException("a key with a space or control character: " + Keys.toString(v.key()));
             }
+            int length = v.data().readableBytes();
             size += VALUE_SP.length + v.key().length + 1 + Decimal.length(Integer.toUnsignedLong(v.flags()))
-                    + 1 + Decimal.length(v.data().readableBytes()) + 2 + 2;
+                    + 1 + Decimal.length(length) + 2 + 2 + (length <= Wire.INLINE_DATA_MAX ? length : 0);
             if (v.hasCas()) {
                 size += 1 + Decimal.length(v.casUnique());
             }
@@ -107,9 +109,12 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
                     Decimal.write(text, v.casUnique());
                 }
                 text.writeBytes(Wire.CRLF);
-                out.add(text.readRetainedSlice(text.readableBytes()));
-                if (v.data().isReadable()) {
-                    out.add(v.data().retainedDuplicate());
+                ByteBuf data = v.data();
+                if (data.readableBytes() <= Wire.INLINE_DATA_MAX) {
+                    text.writeBytes(data, data.readerIndex(), data.readableBytes());
+                } else {
+                    out.add(text.readRetainedSlice(text.readableBytes()));
+                    out.add(data.retainedDuplicate());
                 }
             }
             if (!values.isEmpty()) {

@@ -103,8 +103,9 @@ class EncoderTest {
     }
 
     @Test
-    void valueDataIsForwardedNotCopiedAndEachWriteReadsItsOwnDuplicate() {
-        ByteBuf value = Harness.unpooled("hello");
+    void largeValueDataIsForwardedNotCopiedAndEachWriteReadsItsOwnDuplicate() {
+        String big = "v".repeat(Wire.INLINE_DATA_MAX + 1);
+        ByteBuf value = Harness.unpooled(big);
         StorageCommand set = StorageCommand.set(k("k"), 0, 0, value);
         EmbeddedChannel first = new EmbeddedChannel(new CommandEncoder());
         EmbeddedChannel second = new EmbeddedChannel(new CommandEncoder());
@@ -118,17 +119,47 @@ class EncoderTest {
                 parts.add(b);
             }
             assertEquals(3, parts.size(), "line, data, CRLF");
-            assertEquals("set k 0 0 5\r\n", Harness.text(parts.get(0)));
+            assertEquals("set k 0 0 1025\r\n", Harness.text(parts.get(0)));
             assertEquals("\r\n", Harness.text(parts.get(2)));
             ByteBuf data = parts.get(1);
             assertSame(root(value), root(data), "the value's own memory");
             // a channel consuming its buffer moves only its own reader index
             data.skipBytes(data.readableBytes());
-            assertEquals(5, value.readableBytes());
+            assertEquals(big.length(), value.readableBytes());
             parts.forEach(ByteBuf::release);
             assertFalse(ch.finishAndReleaseAll());
         }
         assertEquals(0, value.refCnt());
+    }
+
+    @Test
+    void smallDataIsCopiedSoThatAMessageIsOneBuffer() {
+        String small = "s".repeat(Wire.INLINE_DATA_MAX);
+        ByteBuf value = Harness.unpooled(small);
+        StorageCommand set = StorageCommand.set(k("k"), 3, 0, value);
+        set.retain();
+        EmbeddedChannel ch = new EmbeddedChannel(new CommandEncoder(), new ReplyEncoder());
+        ch.writeOutbound(set);
+        ByteBuf line = ch.readOutbound();
+        assertEquals("set k 3 0 1024\r\n" + small + "\r\n", Harness.text(line));
+        assertNull(ch.readOutbound(), "one buffer");
+        assertEquals(small.length(), value.readableBytes(), "the value is not consumed: it may go to a backup too");
+        line.release();
+        set.release();
+
+        ByteBuf big = Harness.unpooled("b".repeat(2000));
+        ch.writeOutbound(new ValuesReply(List.of(new Value(k("a"), 0, Harness.unpooled("1"), Value.NO_CAS),
+                new Value(k("b"), 0, big, Value.NO_CAS), new Value(k("c"), 0, Harness.unpooled("3"), Value.NO_CAS))));
+        List<String> parts = new ArrayList<>();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            parts.add(Harness.text(b));
+            b.release();
+        }
+        assertEquals(List.of("VALUE a 0 1\r\n1\r\nVALUE b 0 2000\r\n", "b".repeat(2000),
+                "\r\nVALUE c 0 1\r\n3\r\nEND\r\n"), parts, "small values inline, the large one forwarded");
+        assertEquals(0, big.refCnt());
+        assertFalse(ch.finishAndReleaseAll());
     }
 
     private static ByteBuf root(ByteBuf b) {
