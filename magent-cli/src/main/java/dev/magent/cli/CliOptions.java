@@ -4,6 +4,7 @@ import com.beust.jcommander.JCommander;
 import com.beust.jcommander.Parameter;
 import com.beust.jcommander.ParameterException;
 import com.beust.jcommander.Parameters;
+import dev.magent.core.BackendTls;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.TlsSettings;
@@ -120,6 +121,18 @@ final class CliOptions {
 
     @Parameter(names = "--tls-client-ca")
     String tlsClientCa;
+
+    @Parameter(names = "--backend-tls")
+    boolean backendTls;
+
+    @Parameter(names = "--backend-tls-ca")
+    String backendTlsCa;
+
+    @Parameter(names = "--backend-tls-cert")
+    String backendTlsCert;
+
+    @Parameter(names = "--backend-tls-key")
+    String backendTlsKey;
 
     /** The fields whose flag was given on the command line: a configuration file does not override them. */
     final Set<String> given = new HashSet<>();
@@ -320,6 +333,7 @@ final class CliOptions {
                     .ioThreads(ioThreads)
                     .admin(admin == null ? null : address("--admin", admin))
                     .tls(tlsSettings())
+                    .backendTls(backendTlsSettings())
                     .build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(oneLine(e.getMessage()));
@@ -350,6 +364,24 @@ final class CliOptions {
         }
         try {
             return new TlsSettings(Path.of(tlsCert), Path.of(tlsKey), tlsClientCa == null ? null : Path.of(tlsClientCa));
+        } catch (InvalidPathException e) {
+            throw new UsageException("bad TLS file path '" + e.getInput() + "': " + e.getReason());
+        }
+    }
+
+    /** Any --backend-tls* flag turns TLS to the servers on; --backend-tls alone trusts the JDK's CAs. */
+    private BackendTls backendTlsSettings() throws UsageException {
+        if (!backendTls && backendTlsCa == null && backendTlsCert == null && backendTlsKey == null) {
+            return null;
+        }
+        if ((backendTlsCert == null) != (backendTlsKey == null)) {
+            throw new UsageException("a client certificate for the servers needs both --backend-tls-cert"
+                    + " (certificate chain) and --backend-tls-key (its private key)");
+        }
+        try {
+            return new BackendTls(backendTlsCa == null ? null : Path.of(backendTlsCa),
+                    backendTlsCert == null ? null : Path.of(backendTlsCert),
+                    backendTlsKey == null ? null : Path.of(backendTlsKey));
         } catch (InvalidPathException e) {
             throw new UsageException("bad TLS file path '" + e.getInput() + "': " + e.getReason());
         }

@@ -51,7 +51,8 @@ final class ConfigFile {
 
     /** The file as written; a field left out is null and keeps its flag's value or default. */
     record Document(Listen listen, Servers servers, String hashing, Timeouts timeouts, HealthCheck healthCheck,
-                    Repair repair, Limits limits, String admin, Tls tls) {
+                    Repair repair, Limits limits, String admin, Tls tls,
+                    BackendTlsFiles backendTls) {
     }
 
     record Listen(String address, Integer port, String unixSocket) {
@@ -87,6 +88,10 @@ final class ConfigFile {
     }
 
     record Tls(String cert, String key, String clientCa) {
+    }
+
+    /** {@code "backend_tls": {}} turns TLS to the servers on with the JDK's CAs; each file is optional. */
+    record BackendTlsFiles(String ca, String cert, String key) {
     }
 
     private ConfigFile() {
@@ -353,6 +358,20 @@ final class ConfigFile {
                     path("tls.client_ca", t.clientCa());
                 }
             }
+            if (d.backendTls() != null) {
+                BackendTlsFiles t = d.backendTls();
+                if ((t.cert() == null) != (t.key() == null)) {
+                    throw new UsageException(field(t.cert() == null ? "backend_tls.cert" : "backend_tls.key",
+                            "missing: a client certificate needs both the certificate chain (cert) and its private"
+                                    + " key (key)"));
+                }
+                for (String[] f : new String[][] {{"backend_tls.ca", t.ca()}, {"backend_tls.cert", t.cert()},
+                        {"backend_tls.key", t.key()}}) {
+                    if (f[1] != null) {
+                        path(f[0], f[1]);
+                    }
+                }
+            }
         }
 
         private void servers(String path, List<ServerEntry> list) throws UsageException {
@@ -506,6 +525,19 @@ final class ConfigFile {
                 }
                 if (d.tls().clientCa() != null && !o.given.contains("tlsClientCa")) {
                     o.tlsClientCa = resolve(d.tls().clientCa());
+                }
+            }
+            if (d.backendTls() != null) {
+                BackendTlsFiles t = d.backendTls();
+                o.backendTls = true;
+                if (t.ca() != null && !o.given.contains("backendTlsCa")) {
+                    o.backendTlsCa = resolve(t.ca());
+                }
+                if (t.cert() != null && !o.given.contains("backendTlsCert")) {
+                    o.backendTlsCert = resolve(t.cert());
+                }
+                if (t.key() != null && !o.given.contains("backendTlsKey")) {
+                    o.backendTlsKey = resolve(t.key());
                 }
             }
         }

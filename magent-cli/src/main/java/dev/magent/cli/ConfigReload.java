@@ -50,12 +50,15 @@ final class ConfigReload {
 
     /** The {@code --check-config} verdict for a configuration that was built; checks the TLS files too. */
     static String check(ProxyConfig config, CliOptions options) throws UsageException {
-        if (config.tls() != null) {
-            try {
+        try {
+            if (config.tls() != null) {
                 config.tls().newServerContext();
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage().replaceAll("\\s*\\R\\s*", " "));
             }
+            if (config.backendTls() != null) {
+                config.backendTls().newClientContext();
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage().replaceAll("\\s*\\R\\s*", " "));
         }
         return (options.configFile == null ? "the command line" : options.configFile) + " is valid: "
                 + config.mains().size() + " main(s) " + config.mains() + ", " + config.backups().size()
@@ -110,6 +113,7 @@ final class ConfigReload {
         changed(restart, "io threads", current.ioThreads(), next.ioThreads());
         changed(restart, "admin", current.admin(), next.admin());
         changed(restart, "tls", current.tls(), next.tls());
+        changed(restart, "backend_tls", current.backendTls(), next.backendTls());
         if (!restart.isEmpty()) {
             throw new UsageException("changing " + String.join(", ", restart) + " needs a restart");
         }

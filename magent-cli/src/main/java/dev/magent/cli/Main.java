@@ -74,6 +74,10 @@ public final class Main {
               --tls-cert FILE          TLS towards clients: PEM certificate chain; with --tls-key
               --tls-key FILE           its PEM (PKCS#8) private key
               --tls-client-ca FILE     PEM CA certificates: clients must present a certificate from them
+              --backend-tls            TLS to the memcached servers (memcached -Z), trusting the JDK's CAs
+              --backend-tls-ca FILE    ... trusting these PEM CA certificates instead (implies --backend-tls)
+              --backend-tls-cert FILE  a PEM certificate chain to present to the servers; with
+              --backend-tls-key FILE   its PEM (PKCS#8) private key
 
             Values may also be joined with '=': --port=11200.
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
+import dev.magent.core.BackendTls;
 import dev.magent.core.TlsSettings;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -87,6 +88,8 @@ class ConfigFileTest {
         // paths in the file are relative to its directory
         assertEquals(new TlsSettings(dir.resolve("tls/chain.pem"), dir.resolve("tls/key.pem"),
                 dir.resolve("tls/clients-ca.pem")), c.tls());
+        assertEquals(new BackendTls(dir.resolve("tls/memcached-ca.pem"), dir.resolve("tls/magent-client.pem"),
+                dir.resolve("tls/magent-client-key.pem")), c.backendTls());
     }
 
     @Test
@@ -181,6 +184,32 @@ class ConfigFileTest {
     }
 
     @Test
+    void tlsToTheServersFromFlags() throws Exception {
+        assertNull(CliOptions.parse("-s", "a:1").toConfig().backendTls());
+        assertEquals(new BackendTls(null, null, null), CliOptions.parse("-s", "a:1", "--backend-tls").toConfig().backendTls());
+        assertEquals(new BackendTls(Path.of("ca.pem"), Path.of("c.pem"), Path.of("k.pem")), CliOptions.parse("-s", "a:1",
+                "--backend-tls-ca", "ca.pem", "--backend-tls-cert", "c.pem", "--backend-tls-key", "k.pem").toConfig()
+                .backendTls());
+        UsageException e = assertThrows(UsageException.class,
+                () -> CliOptions.parse("-s", "a:1", "--backend-tls-key", "k.pem").toConfig());
+        assertEquals("a client certificate for the servers needs both --backend-tls-cert (certificate chain) and"
+                + " --backend-tls-key (its private key)", e.getMessage());
+    }
+
+    @Test
+    void tlsToTheServersFromTheFile() throws Exception {
+        assertEquals(new BackendTls(null, null, null),
+                config("{\"servers\": {\"main\": [\"a:1\"]}, \"backend_tls\": {}}").backendTls());
+        assertEquals(new BackendTls(dir.resolve("pki/ca.pem"), null, null),
+                config("{\"servers\": {\"main\": [\"a:1\"]}, \"backend_tls\": {\"ca\": \"pki/ca.pem\"}}").backendTls());
+        assertEquals("magent.json: field 'backend_tls.key': missing: a client certificate needs both the certificate"
+                + " chain (cert) and its private key (key)",
+                error("{\"servers\": {\"main\": [\"a:1\"]}, \"backend_tls\": {\"cert\": \"c.pem\"}}"));
+        assertEquals(Path.of("flag.pem"), config("{\"servers\": {\"main\": [\"a:1\"]}, \"backend_tls\": {\"ca\": \"f.pem\"}}",
+                "--backend-tls-ca", "flag.pem").backendTls().ca(), "the flag wins");
+    }
+
+    @Test
     void adminAndTlsFromFlags() throws Exception {
         ProxyConfig c = config("{\"servers\": {\"main\": [\"10.0.0.1:11211\"]}}", "--admin", "0.0.0.0:9100",
                 "--tls-cert", "c.pem", "--tls-key", "k.pem");
@@ -224,7 +253,7 @@ class ConfigFileTest {
         "{\"servers\": {\"main\": [\"a:1\"]}, \"limits\": {\"pool_szie\": 4}}"
             + " | magent.json: field 'limits.pool_szie': unknown field (known here: io_threads, max_connections, max_value_size, pool_size)",
         "{\"server\": {\"main\": [\"a:1\"]}}"
-            + " | magent.json: field 'server': unknown field (known: admin, hashing, health_check, limits, listen, repair, servers, timeouts, tls)",
+            + " | magent.json: field 'server': unknown field (known: admin, backend_tls, hashing, health_check, limits, listen, repair, servers, timeouts, tls)",
         "{\"servers\": {\"main\": [\"a:1\"]}, \"timeouts\": {\"request_ms\": \"500\"}}"
             + " | magent.json: field 'timeouts.request_ms': expected a whole number, got '500'",
         "{\"servers\": {\"main\": [\"a:1\"]}, \"timeouts\": {\"request_ms\": 1.5}}"

@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 
@@ -30,11 +31,13 @@ final class BackendPool {
     private final Bootstrap bootstrap;
     private final long timeoutNanos;
     private final BackendConnection[] slots;
+    private final SslContext tls;
     private LoopContext loop;
 
-    BackendPool(BackendServer server, Bootstrap bootstrap, int size, long timeoutNanos) {
+    BackendPool(BackendServer server, Bootstrap bootstrap, SslContext tls, int size, long timeoutNanos) {
         this.server = server;
         this.bootstrap = bootstrap;
+        this.tls = tls;
         this.timeoutNanos = timeoutNanos;
         this.slots = new BackendConnection[size];
     }
@@ -141,6 +144,7 @@ final class BackendPool {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        BackendTls.addTo(ch, tls, a);
                         ch.pipeline().addLast("codec", new MemcacheClientCodec(BACKEND_LIMITS));
                         ch.pipeline().addLast("connection", connection);
                     }

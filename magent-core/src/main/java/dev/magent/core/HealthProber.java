@@ -5,6 +5,7 @@ import dev.magent.protocol.Stat;
 import dev.magent.protocol.StatsCommand;
 import dev.magent.protocol.StatsReply;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.handler.ssl.SslContext;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -53,6 +54,7 @@ final class HealthProber {
 
     private final EventLoopGroup group;
     private final Transport transport;
+    private final SslContext tls;
     // volatile, not final: a reload changes them; a probe reads them once when it starts
     private volatile Bootstrap bootstrap;
     private volatile long timeoutMillis;
@@ -64,9 +66,11 @@ final class HealthProber {
     };
     private volatile boolean stopped;
 
-    HealthProber(EventLoopGroup group, Transport transport, Duration timeout, Duration firstDelay, Duration maxDelay) {
+    HealthProber(EventLoopGroup group, Transport transport, SslContext tls, Duration timeout, Duration firstDelay,
+                 Duration maxDelay) {
         this.group = group;
         this.transport = transport;
+        this.tls = tls;
         reconfigure(timeout, firstDelay, maxDelay);
     }
 
@@ -162,6 +166,7 @@ final class HealthProber {
         ChannelFuture connect = bootstrap.clone(group.next()).handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                BackendTls.addTo(ch, tls, a);
                 ch.pipeline().addLast(new MemcacheClientCodec(BackendPool.BACKEND_LIMITS));
                 ch.pipeline().addLast(new SimpleChannelInboundHandler<Object>() {
                     @Override

@@ -54,12 +54,13 @@ public final class MagentProxy implements AutoCloseable {
         Transport transport = Transport.best();
         this.transport = transport;
         this.sslContext = config.tls() == null ? null : config.tls().newServerContext();
+        this.backendTls = config.backendTls() == null ? null : config.backendTls().newClientContext();
         int threads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
         this.group = transport.newGroup(threads, "magent-io");
         Cluster cluster = new Cluster(config);
         ProxyStats stats = new ProxyStats();
         this.runtime = new ProxyRuntime(config, cluster, stats, version());
-        this.prober = new HealthProber(group, transport, config.requestTimeout(), config.probeInterval(),
+        this.prober = new HealthProber(group, transport, backendTls, config.requestTimeout(), config.probeInterval(),
                 config.probeMaxInterval());
         this.stateListener = (server, from, to) -> {
             if (to == BackendServer.State.DOWN) {
@@ -82,7 +83,7 @@ public final class MagentProxy implements AutoCloseable {
         }
         int perLoop = Math.max(1, config.poolSize() / threads);
         this.loops = List.copyOf(contexts);
-        this.rejoin = new Rejoin(cluster, runtime.routerFor(contexts.get(0).loop()), transport, config);
+        this.rejoin = new Rejoin(cluster, runtime.routerFor(contexts.get(0).loop()), transport, backendTls, config);
         prober.setRecovery(rejoin);
         runtime.setRejoin(rejoin);
         log.info("magent {} using {} transport, {} event loops, {} connections per server per loop",
@@ -115,6 +116,7 @@ public final class MagentProxy implements AutoCloseable {
 
     private final Rejoin rejoin;
     private final SslContext sslContext;
+    private final SslContext backendTls;
     private volatile AdminServer admin;
     private final BackendServer.StateListener stateListener;
     private final int threads;
@@ -127,7 +129,8 @@ public final class MagentProxy implements AutoCloseable {
         var bootstrap = BackendPool.baseBootstrap(transport, cfg.requestTimeout().toMillis());
         BackendPool[] pools = new BackendPool[cluster.size()];
         for (int i = 0; i < pools.length; i++) {
-            pools[i] = new BackendPool(cluster.server(i), bootstrap, perLoop, cfg.requestTimeout().toNanos());
+            pools[i] = new BackendPool(cluster.server(i), bootstrap, backendTls, perLoop,
+                    cfg.requestTimeout().toNanos());
             pools[i].attach(ctx);
         }
         return pools;
@@ -156,6 +159,9 @@ public final class MagentProxy implements AutoCloseable {
         }
         if (!java.util.Objects.equals(current.tls(), next.tls())) {
             needRestart.add("TLS settings");
+        }
+        if (!java.util.Objects.equals(current.backendTls(), next.backendTls())) {
+            needRestart.add("TLS to the servers");
         }
         if (!current.bindAddress().equals(next.bindAddress())) {
             needRestart.add("bind address");

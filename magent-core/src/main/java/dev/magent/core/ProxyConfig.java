@@ -39,13 +39,15 @@ import java.util.Set;
  * @param resyncRate         keys per second a resync copies, at most
  * @param admin              where to serve the HTTP admin endpoint (/health, /stats, /metrics), or null
  * @param tls                TLS for client connections, or null for plain TCP
+ * @param backendTls         TLS to the memcached servers, or null for plain TCP
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,
                           Duration requestTimeout, int failureThreshold, Duration probeInterval,
                           Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
-                          boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls) {
+                          boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls,
+                          BackendTls backendTls) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -157,6 +159,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.resyncRate = resyncRate;
         b.admin = admin;
         b.tls = tls;
+        b.backendTls = backendTls;
         return b;
     }
 
@@ -185,6 +188,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private int resyncRate = 20_000;
         private ServerAddress admin;
         private TlsSettings tls;
+        private BackendTls backendTls;
 
         private Builder() {
         }
@@ -212,13 +216,14 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder resyncRate(int v) { resyncRate = v; return this; }
         public Builder admin(ServerAddress v) { admin = v; return this; }
         public Builder tls(TlsSettings v) { tls = v; return this; }
+        public Builder backendTls(BackendTls v) { backendTls = v; return this; }
 
         /** @throws IllegalArgumentException naming the first invalid setting */
         public ProxyConfig build() {
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, weights, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
                     limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
-                    admin, tls);
+                    admin, tls, backendTls);
         }
     }
 }

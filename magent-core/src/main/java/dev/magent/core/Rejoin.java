@@ -11,6 +11,7 @@ import dev.magent.protocol.StatusReply;
 import dev.magent.protocol.StorageCommand;
 import dev.magent.protocol.Verb;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.handler.ssl.SslContext;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -63,13 +64,15 @@ final class Rejoin implements HealthProber.Recovery {
     private final Router router;
     private final EventLoop loop;
     private final Bootstrap bootstrap;
+    private final SslContext tls;
     private boolean autoResync;
     private int keysPerSecond;
     private final Map<BackendServer.Health, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
     private final java.util.Set<BackendServer.Health> sweeping = new java.util.HashSet<>();
 
-    Rejoin(Cluster cluster, Router router, Transport transport, ProxyConfig config) {
+    Rejoin(Cluster cluster, Router router, Transport transport, SslContext tls, ProxyConfig config) {
         this.cluster = cluster;
+        this.tls = tls;
         this.router = router;
         this.loop = router.loopContext().loop();
         this.autoResync = config.autoResync();
@@ -336,6 +339,7 @@ final class Rejoin implements HealthProber.Recovery {
         bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                BackendTls.addTo(ch, tls, source.address());
                 ch.pipeline().addLast(new MetadumpDecoder());
                 ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
                     @Override

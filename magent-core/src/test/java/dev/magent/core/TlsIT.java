@@ -6,24 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.Key;
 import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -41,49 +33,21 @@ import org.junit.jupiter.api.io.TempDir;
  * client CA is set.
  */
 class TlsIT {
-    private static final char[] PASSWORD = "test-only".toCharArray();
-
     @TempDir
     static Path dir;
 
-    private static ProxyFixture cluster;
+    private static TestPki pki;
     private static Path chainPem;
     private static Path keyPem;
     private static Path caPem;
-    private static X509Certificate caCert;
-    private static KeyStore clientKeys;
+    private static ProxyFixture cluster;
 
     @BeforeAll
     static void makeCertificates() throws Exception {
-        keytool("-genkeypair", "-alias", "ca", "-keystore", "ca.p12", "-dname", "CN=magent test CA",
-                "-ext", "bc:c", "-validity", "2");
-        keytool("-genkeypair", "-alias", "server", "-keystore", "server.p12", "-dname", "CN=localhost", "-validity", "2");
-        keytool("-genkeypair", "-alias", "client", "-keystore", "client.p12", "-dname", "CN=magent test client",
-                "-validity", "2");
-        keytool("-certreq", "-alias", "server", "-keystore", "server.p12", "-file", "server.csr");
-        keytool("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile", "server.csr", "-outfile", "server.crt",
-                "-rfc", "-validity", "2", "-ext", "san=ip:127.0.0.1,dns:localhost", "-ext", "eku=serverAuth");
-        keytool("-certreq", "-alias", "client", "-keystore", "client.p12", "-file", "client.csr");
-        keytool("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile", "client.csr", "-outfile", "client.crt",
-                "-rfc", "-validity", "2", "-ext", "eku=clientAuth");
-
-        KeyStore ca = load("ca.p12");
-        caCert = (X509Certificate) ca.getCertificate("ca");
-        caPem = Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", caCert.getEncoded()));
-        // what an operator gives magent: the chain (server certificate, then the CA) and a PKCS#8 key
-        chainPem = Files.writeString(dir.resolve("chain.pem"),
-                Files.readString(dir.resolve("server.crt")) + pem("CERTIFICATE", caCert.getEncoded()));
-        keyPem = Files.writeString(dir.resolve("key.pem"),
-                pem("PRIVATE KEY", load("server.p12").getKey("server", PASSWORD).getEncoded()));
-
-        // the client's key with its CA-signed certificate
-        Key clientKey = load("client.p12").getKey("client", PASSWORD);
-        Certificate clientCert = CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(dir.resolve("client.crt"))));
-        clientKeys = KeyStore.getInstance("PKCS12");
-        clientKeys.load(null, null);
-        clientKeys.setKeyEntry("client", clientKey, PASSWORD, new Certificate[] {clientCert, caCert});
-
+        pki = new TestPki(dir);
+        chainPem = pki.serverChainPem;
+        keyPem = pki.serverKeyPem;
+        caPem = pki.caPem;
         cluster = ProxyFixture.start(1, 1);
     }
 
@@ -94,43 +58,15 @@ class TlsIT {
         }
     }
 
-    private static void keytool(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
-        cmd.addAll(List.of(args));
-        if (args[0].equals("-genkeypair")) {
-            cmd.addAll(List.of("-keyalg", "EC", "-groupname", "secp256r1"));
-        }
-        cmd.addAll(List.of("-storetype", "PKCS12", "-storepass", new String(PASSWORD)));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("keytool failed: " + cmd + "\n" + output);
-        }
-    }
-
-    private static KeyStore load(String file) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (var in = Files.newInputStream(dir.resolve(file))) {
-            ks.load(in, PASSWORD);
-        }
-        return ks;
-    }
-
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-                + "\n-----END " + type + "-----\n";
-    }
-
     /** A client context trusting the test CA, presenting the client certificate when {@code withCert}. */
     private static SSLContext clientContext(boolean withCert) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        trust.setCertificateEntry("ca", caCert);
+        trust.setCertificateEntry("ca", pki.caCert);
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(clientKeys, PASSWORD);
+        kmf.init(pki.clientKeys, TestPki.PASSWORD);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(withCert ? kmf.getKeyManagers() : null, tmf.getTrustManagers(), null);
         return ctx;
