@@ -2,6 +2,7 @@ package dev.magent.bench;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -16,20 +17,21 @@ import org.openjdk.jmh.annotations.Warmup;
  * What every benchmark here shares: average time per operation in nanoseconds, two forks on the collector
  * and heap bounds bin/magent starts the daemon with, and the inputs of the load test (32-byte keys).
  *
- * <p>The forks keep Netty's default allocator (in 4.2 the adaptive pooled one, direct buffers for I/O) and
- * its default leak detection, as the daemon runs.
+ * <p>The forks run Netty's buffers as the daemon does: the pooled allocator (direct buffers for I/O) and no
+ * leak detection.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"-Xms128m", "-Xmx128m", "-XX:+UseSerialGC"})
+@Fork(value = 2, jvmArgsAppend = {"-Xms128m", "-Xmx128m", "-XX:+UseSerialGC", "-Dio.netty.allocator.type=pooled",
+    "-Dio.netty.leakDetection.level=disabled"})
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 public abstract class HotPathBenchmark {
     /** Key length of the load test's workload (memaslap's config: 32 32 1). */
     static final int KEY_LENGTH = 32;
 
-    /** The allocator the proxy's channels use. */
-    static final ByteBufAllocator ALLOC = ByteBufAllocator.DEFAULT;
+    /** The allocator the proxy's channels use (Transport.ALLOCATOR in magent-core). */
+    static final ByteBufAllocator ALLOC = PooledByteBufAllocator.DEFAULT;
 
     /** {@code count} distinct printable keys of {@link #KEY_LENGTH} bytes, the same for every run. */
     static byte[][] keys(int count) {

@@ -22,17 +22,19 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * {@link ReplyEncoder} on a multi-get reply: {@code VALUE} lines and data blocks for {@code values} hits of
- * {@value #VALUE_SIZE} bytes, then {@code END}. Written through a pipeline with the void promise, as the
+ * {@code valueSize} bytes, then {@code END} (100-byte values are copied into the reply's text buffer,
+ * 10 KiB ones forwarded). Written through a pipeline with the void promise, as the
  * proxy's client handler writes; a sink in front of the head releases the encoded buffers instead of sending
  * them. The reply's data are pooled direct buffers, retained once per invocation because the encoder
  * releases the reply it consumes. Scores are per reply.
  */
 @State(Scope.Thread)
 public class ReplyEncoderBenchmark extends HotPathBenchmark {
-    static final int VALUE_SIZE = 100;
-
     @Param({"1", "10", "100"})
     int values;
+
+    @Param({"100", "10240"})
+    int valueSize;
 
     private EmbeddedChannel channel;
     private ChannelPipeline pipeline;
@@ -49,12 +51,12 @@ public class ReplyEncoderBenchmark extends HotPathBenchmark {
         byte[][] keys = keys(values);
         List<Value> hits = new ArrayList<>(values);
         for (byte[] key : keys) {
-            hits.add(new Value(key, 0, data(VALUE_SIZE), Value.NO_CAS));
+            hits.add(new Value(key, 0, data(valueSize), Value.NO_CAS));
         }
         reply = new ValuesReply(hits);
         encode();
         // text, data per value, and the final END line
-        if (sink.bytes != values * (VALUE_SIZE + "VALUE  0 100\r\n\r\n".length() + keys[0].length) + 5
+        if (sink.bytes != values * (valueSize + ("VALUE  0 " + valueSize + "\r\n\r\n").length() + keys[0].length) + 5
                 || reply.refCnt() != 1) {
             throw new IllegalStateException("encoded " + sink.bytes + " bytes in " + sink.buffers
                     + " buffers; reply refCnt " + reply.refCnt());
