@@ -45,6 +45,8 @@
 #   --client=NAME       java (default) or memaslap (direct and twemproxy only)
 #   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
 # MAGENT_ARGS adds flags to both magent targets (e.g. MAGENT_ARGS="-i 2" to compare pool sizes).
+# BASELINE_JAVA_OPTS gives the baseline target JVM options of its own (the same jar twice, with and
+# without a -D setting, compares that setting in one run).
 # MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
 # the load generator (default -Xms128m -Xmx256m -XX:+UseSerialGC).
 set -euo pipefail
@@ -239,8 +241,10 @@ start_magent() { # name port [backup port]
   local cmd=("${magent_cmd[@]}")
   if [[ $1 == baseline ]]; then
     # shellcheck disable=SC2206
-    [[ ${magent_cmd[0]} == bin/magent ]] && cmd=(env "MAGENT_JAR=$baseline_jar" bin/magent) ||
-      cmd=(java $jvm_opts -jar "$baseline_jar")
+    local opts=${BASELINE_JAVA_OPTS:-${MAGENT_JAVA_OPTS:-}}
+    [[ ${magent_cmd[0]} == bin/magent ]] &&
+      cmd=(env "MAGENT_JAR=$baseline_jar" ${opts:+"MAGENT_JAVA_OPTS=$opts"} bin/magent) ||
+      cmd=(java ${BASELINE_JAVA_OPTS:-$jvm_opts} -jar "$baseline_jar")
   fi
   local args=(-l 127.0.0.1 -p "$2" -k -n $(( idle_conns + 2000 )) -s "127.0.0.1:$port_m1" -s "127.0.0.1:$port_m2")
   [[ -n ${3:-} ]] && args+=(-b "127.0.0.1:$3")

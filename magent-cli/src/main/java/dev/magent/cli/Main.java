@@ -90,12 +90,29 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        disableRecyclerUnlessAsked(); // first: Netty reads it once, when its Recycler class loads
         disableLeakDetectionUnlessAsked();
         int code = run(args, System.out, System.err);
         if (code != EXIT_OK) {
             System.exit(code);
         }
         // a normal stop comes from a signal: the JVM is already exiting and runs the shutdown hook to its end
+    }
+
+    /** The property that sizes Netty's per-thread object pools; 0 turns them off. */
+    static final String RECYCLER_CAPACITY = "io.netty.recycler.maxCapacityPerThread";
+
+    /**
+     * Netty recycles its buffer objects (the pooled buffers' wrappers, slices and duplicates) through
+     * per-thread queues. For magent, which takes a slice of a backend reply per value, the queues cost more
+     * than the small objects they save: with them off, a 100-key get took 15 to 27% less CPU and the other
+     * workloads 3 to 10% less in the same runs (docs/benchmarks.md, step 6). Elasticsearch turns them off for
+     * its Netty transport as well. {@code -Dio.netty.recycler.maxCapacityPerThread=N} keeps them.
+     */
+    static void disableRecyclerUnlessAsked() {
+        if (System.getProperty(RECYCLER_CAPACITY) == null) {
+            System.setProperty(RECYCLER_CAPACITY, "0");
+        }
     }
 
     /**

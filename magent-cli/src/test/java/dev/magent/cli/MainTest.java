@@ -113,4 +113,23 @@ class MainTest {
             ResourceLeakDetector.setLevel(before);
         }
     }
+
+    @Test
+    void theDaemonTurnsNettysRecyclerOffUnlessAsked() {
+        String before = System.getProperty(Main.RECYCLER_CAPACITY);
+        try {
+            System.setProperty(Main.RECYCLER_CAPACITY, "64");
+            Main.disableRecyclerUnlessAsked();
+            assertEquals("64", System.getProperty(Main.RECYCLER_CAPACITY), "asked for: kept");
+            System.clearProperty(Main.RECYCLER_CAPACITY);
+            Main.disableRecyclerUnlessAsked();
+            assertEquals("0", System.getProperty(Main.RECYCLER_CAPACITY));
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.RECYCLER_CAPACITY);
+            } else {
+                System.setProperty(Main.RECYCLER_CAPACITY, before);
+            }
+        }
+    }
 }
