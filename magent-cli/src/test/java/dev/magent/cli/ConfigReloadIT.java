@@ -7,19 +7,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
+import dev.magent.core.MemcachedProcess;
+import dev.magent.core.TextClient;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,6 +40,7 @@ class ConfigReloadIT {
     Path dir;
 
     private final List<Process> started = new ArrayList<>();
+    private final List<MemcachedProcess> servers = new ArrayList<>();
 
     @AfterEach
     void stopEverything() throws InterruptedException {
@@ -51,22 +48,25 @@ class ConfigReloadIT {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
         }
+        for (MemcachedProcess m : servers) {
+            m.close();
+        }
     }
 
     @Test
     void sighupAndMagentReloadApplyTheFileAndABadFileIsRefused() throws Exception {
         int[] mains = {memcached(), memcached(), memcached()};
         int backup = memcached();
-        int port = freePort();
-        int admin = freePort();
+        int port = MemcachedProcess.freePort();
+        int admin = MemcachedProcess.freePort();
         Path file = dir.resolve("magent.json");
         write(file, port, admin, backup, mains[0], mains[1]);
         Path log = dir.resolve("magent.log");
         Process magent = launch(log, "-c", file.toString());
-        awaitListening(magent, port);
-        awaitListening(magent, admin);
+        Listening.await(magent, port);
+        Listening.await(magent, admin);
         assertEquals(2, mainCount(admin));
-        try (Text client = new Text(port)) {
+        try (TextClient client = client(port)) {
             assertEquals("STORED\r\n", client.call("set a 0 0 1\r\n1\r\n"));
         }
 
@@ -82,13 +82,13 @@ class ConfigReloadIT {
         await("the refusal logged", () -> read(log).contains("configuration reload refused: " + file
                 + ": field 'servers.main[1]': expected host:port, got 'x'; the configuration in force is kept"));
         assertEquals(3, mainCount(admin));
-        try (Text client = new Text(port)) {
+        try (TextClient client = client(port)) {
             assertEquals("VALUE a 0 1\r\n1\r\nEND\r\n", client.call("get a\r\n"));
             // magent reload over the memcached port: the same refusal, answered
             assertEquals("SERVER_ERROR reload refused: " + file + ": field 'servers.main[1]': expected host:port, "
                     + "got 'x'\r\n", client.call("magent reload\r\n"));
             // a change that needs a restart is refused before anything is applied
-            write(file, freePort(), admin, backup, mains[0]);
+            write(file, MemcachedProcess.freePort(), admin, backup, mains[0]);
             assertEquals("SERVER_ERROR reload refused: changing port needs a restart\r\n",
                     client.call("magent reload\r\n"));
             // and a good one is applied, on the same connection
@@ -105,13 +105,13 @@ class ConfigReloadIT {
 
     @Test
     void withoutAFileSighupOnlyLogs() throws Exception {
-        int port = freePort();
+        int port = MemcachedProcess.freePort();
         Path log = dir.resolve("magent.log");
         Process magent = launch(log, "-p", Integer.toString(port), "-s", "127.0.0.1:" + memcached());
-        awaitListening(magent, port);
+        Listening.await(magent, port);
         hup(magent);
         await("the warning", () -> read(log).contains("SIGHUP: nothing to reload"));
-        try (Text client = new Text(port)) {
+        try (TextClient client = client(port)) {
             assertEquals("SERVER_ERROR reload refused: magent was started without a configuration file (-c)\r\n",
                     client.call("magent reload\r\n"));
         }
@@ -183,75 +183,14 @@ class ConfigReloadIT {
         return p;
     }
 
-    private int memcached() throws Exception {
-        int port = freePort();
-        List<String> cmd = new ArrayList<>(List.of("memcached", "-U", "0", "-l", "127.0.0.1", "-p",
-                Integer.toString(port), "-m", "64"));
-        if ("root".equals(System.getProperty("user.name"))) {
-            cmd.addAll(List.of("-u", "root"));
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start();
-        started.add(p);
-        awaitListening(p, port);
-        return port;
+    private int memcached() throws IOException {
+        MemcachedProcess m = MemcachedProcess.start();
+        servers.add(m);
+        return m.port();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void awaitListening(Process p, int port) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                fail("exited with " + p.exitValue() + " before listening on " + port);
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
-        }
-        fail("nothing listening on " + port + " after 30 s");
-    }
-
-    /** One request, then the reply up to its last line. */
-    private static final class Text implements AutoCloseable {
-        private final Socket socket = new Socket();
-        private final InputStream in;
-        private final OutputStream out;
-
-        Text(int port) throws IOException {
-            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-            socket.setSoTimeout(30_000);
-            in = socket.getInputStream();
-            out = socket.getOutputStream();
-        }
-
-        String call(String request) throws IOException {
-            out.write(request.getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            ByteArrayOutputStream reply = new ByteArrayOutputStream();
-            while (true) {
-                String r = reply.toString(StandardCharsets.UTF_8);
-                if (r.endsWith("\r\n") && (!r.startsWith("VALUE ") || r.endsWith("\r\nEND\r\n"))) {
-                    return r;
-                }
-                int b = in.read();
-                if (b < 0) {
-                    throw new IOException("connection closed after: " + reply);
-                }
-                reply.write(b);
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
+    /** Reads wait up to 30 s: a reply may wait for a reload in progress on a busy machine. */
+    private static TextClient client(int port) throws IOException {
+        return new TextClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), Duration.ofSeconds(30));
     }
 }

@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.ByteArrayOutputStream;
+import dev.magent.core.MemcachedProcess;
+import dev.magent.core.TextClient;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -37,12 +34,16 @@ class MainIT {
     private static final long SIGTERM_EXIT = 128 + 15;
 
     private final List<Process> started = new ArrayList<>();
+    private final List<MemcachedProcess> servers = new ArrayList<>();
 
     @AfterEach
     void stopEverything() throws InterruptedException {
         for (Process p : started) {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
+        }
+        for (MemcachedProcess m : servers) {
+            m.close();
         }
     }
 
@@ -126,7 +127,7 @@ class MainIT {
     void portInUseExits1WithOneErrorLine() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Run r = runToEnd("-u", "nobody", "-p", Integer.toString(taken.getLocalPort()),
-                    "-s", "127.0.0.1:" + freePort());
+                    "-s", "127.0.0.1:" + MemcachedProcess.freePort());
             assertEquals(1, r.exitCode(), r.stderr());
             assertNoStackTrace(r.stderr());
             List<String> errors = r.errLines().stream().filter(l -> l.startsWith("magent: ")).toList();
@@ -141,10 +142,10 @@ class MainIT {
 
     @Test
     void unreachableServerAtStartIsNotAnErrorAndSigtermStops() throws Exception {
-        int port = freePort();
-        Daemon magent = launch("-p", Integer.toString(port), "-s", "127.0.0.1:" + freePort(), "--shutdown-grace", "1");
-        awaitListening(magent.process(), port);
-        try (Text client = new Text(port)) {
+        int port = MemcachedProcess.freePort();
+        Daemon magent = launch("-p", Integer.toString(port), "-s", "127.0.0.1:" + MemcachedProcess.freePort(), "--shutdown-grace", "1");
+        Listening.await(magent.process(), port);
+        try (TextClient client = new TextClient(port)) {
             assertTrue(client.call("version\r\n").startsWith("VERSION "));
         }
         assertEquals(SIGTERM_EXIT, magent.terminate());
@@ -156,29 +157,27 @@ class MainIT {
     /** The how-to's test transcript through the real daemon, with C magent's own flags. */
     @Test
     void howToTranscriptEndToEnd() throws Exception {
-        int aPort = freePort();
-        memcached(aPort);
-        int bPort = freePort();
-        Process b = memcached(bPort);
-        int cPort = freePort();
-        memcached(cPort);
-        int proxyPort = freePort();
+        int aPort = memcached().port();
+        MemcachedProcess b = memcached();
+        int bPort = b.port();
+        int cPort = memcached().port();
+        int proxyPort = MemcachedProcess.freePort();
         Path socket = Files.createTempDirectory("magent-it").resolve("magent.sock");
         Daemon magent = launch("-u", "root", "-n", "4096", "-l", "127.0.0.1", "-p", Integer.toString(proxyPort),
                 "-s", "127.0.0.1:" + aPort, "-s", "127.0.0.1:" + bPort, "-b", "127.0.0.1:" + cPort,
                 "-f", socket.toString());
-        awaitListening(magent.process(), proxyPort);
+        Listening.await(magent.process(), proxyPort);
 
         String[] keys = {"key1", "key2", "key3", "key4", "key5"};
         String[] values = {"1", "22", "333", "4444", "55555"};
-        try (Text proxy = new Text(proxyPort)) {
+        try (TextClient proxy = new TextClient(proxyPort)) {
             for (int i = 0; i < keys.length; i++) {
                 assertEquals("STORED\r\n", proxy.call("set " + keys[i] + " 0 0 " + values[i].length() + "\r\n"
                         + values[i] + "\r\n"));
             }
         }
         // placement as in the how-to (magent 0.6 modulo): key2, key4 on the first main, the rest on the second
-        try (Text onA = new Text(aPort); Text onB = new Text(bPort); Text onC = new Text(cPort)) {
+        try (TextClient onA = new TextClient(aPort); TextClient onB = new TextClient(bPort); TextClient onC = new TextClient(cPort)) {
             for (int i = 0; i < keys.length; i++) {
                 boolean onFirst = keys[i].equals("key2") || keys[i].equals("key4");
                 assertEquals(onFirst ? hit(keys[i], values[i]) : "END\r\n", onA.call("get " + keys[i] + "\r\n"));
@@ -186,9 +185,8 @@ class MainIT {
                 assertEquals(hit(keys[i], values[i]), onC.call("get " + keys[i] + "\r\n"), "backup has all");
             }
         }
-        b.destroyForcibly();
-        b.waitFor(10, TimeUnit.SECONDS);
-        try (Text proxy = new Text(proxyPort)) {
+        b.kill();
+        try (TextClient proxy = new TextClient(proxyPort)) {
             for (int i = 0; i < keys.length; i++) {
                 assertEquals(hit(keys[i], values[i]), proxy.call("get " + keys[i] + "\r\n"), keys[i] + " with a main down");
             }
@@ -215,86 +213,9 @@ class MainIT {
         return "VALUE " + key + " 0 " + value.length() + "\r\n" + value + "\r\nEND\r\n";
     }
 
-    private Process memcached(int port) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("memcached", "-U", "0", "-l", "127.0.0.1", "-p",
-                Integer.toString(port), "-m", "64"));
-        if ("root".equals(System.getProperty("user.name"))) {
-            cmd.addAll(List.of("-u", "root"));
-        }
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        } catch (IOException e) {
-            throw new IOException("memcached is needed for this test (apt-get install memcached): " + e.getMessage(), e);
-        }
-        started.add(p);
-        awaitListening(p, port);
-        return p;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void awaitListening(Process p, int port) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                fail("exited with " + p.exitValue() + " before listening on " + port);
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
-        }
-        fail("nothing listening on " + port + " after 30 s");
-    }
-
-    /** A blocking memcached text client: one request, then the reply up to its last line. */
-    private static final class Text implements AutoCloseable {
-        private final Socket socket = new Socket();
-        private final InputStream in;
-        private final OutputStream out;
-
-        Text(int port) throws IOException {
-            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-            socket.setSoTimeout(10_000);
-            in = socket.getInputStream();
-            out = socket.getOutputStream();
-        }
-
-        String call(String request) throws IOException {
-            out.write(request.getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            ByteArrayOutputStream reply = new ByteArrayOutputStream();
-            while (!complete(reply.toString(StandardCharsets.UTF_8))) {
-                int b = in.read();
-                if (b < 0) {
-                    throw new IOException("connection closed after: " + reply);
-                }
-                reply.write(b);
-            }
-            return reply.toString(StandardCharsets.UTF_8);
-        }
-
-        /** A reply ends with a status line; VALUE blocks end with END. */
-        private static boolean complete(String r) {
-            if (!r.endsWith("\r\n")) {
-                return false;
-            }
-            if (r.startsWith("VALUE ")) {
-                return r.endsWith("\r\nEND\r\n");
-            }
-            return true;
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
+    private MemcachedProcess memcached() throws IOException {
+        MemcachedProcess m = MemcachedProcess.start();
+        servers.add(m);
+        return m;
     }
 }

@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * A blocking memcached text-protocol client for tests: sends raw requests and reads whole replies as text,
@@ -20,9 +21,14 @@ public final class TextClient implements AutoCloseable {
     private final OutputStream out;
 
     public TextClient(SocketAddress address) throws IOException {
+        this(address, Duration.ofSeconds(10));
+    }
+
+    /** A client whose reads fail after {@code readTimeout} without a byte. */
+    public TextClient(SocketAddress address, Duration readTimeout) throws IOException {
         socket = new Socket();
         socket.connect(address, 5000);
-        socket.setSoTimeout(10_000);
+        socket.setSoTimeout((int) readTimeout.toMillis());
         socket.setTcpNoDelay(true);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
