@@ -54,15 +54,21 @@ class WeightedPoolIT {
                 assertEquals("v" + i, c.get("w:" + i), "w:" + i);
             }
         }
-        long repaired = p.stats().readRepairs();
-        assertTrue(repaired > KEYS / 10, "read repairs after the reload: " + repaired);
-        // the repairs are written after the client's reply
-        MemcachedProcess.await("every moved key also on its new main", Duration.ofSeconds(10), () -> {
+        // a repair is counted when its add is answered, after the client's reply: wait until the count and
+        // the servers agree, reading the count on both sides of the item count so that a repair landing in
+        // between cannot make them agree by accident
+        long[] repaired = {0};
+        MemcachedProcess.await("every repaired key on its new main", Duration.ofSeconds(30), () -> {
             try {
-                return items(heavy) + items(light) == KEYS + repaired;
+                long before = p.stats().readRepairs();
+                long stored = items(heavy) + items(light);
+                long after = p.stats().readRepairs();
+                repaired[0] = after;
+                return before == after && stored == KEYS + after;
             } catch (Exception e) {
                 throw new AssertionError(e);
             }
         });
+        assertTrue(repaired[0] > KEYS / 10, "read repairs after the reload: " + repaired[0]);
     }
 }
