@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.magent.hashing.Algorithm;
 import dev.magent.hashing.Ring;
 import dev.magent.hashing.Server;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -23,20 +25,21 @@ class WeightedPoolIT {
         fixture.close();
     }
 
-    private static long items(MemcachedProcess m) throws Exception {
+    /** memcached's {@code curr_items}; unchecked, so that a wait's condition can call it. */
+    private static long items(MemcachedProcess m) {
         try (TextClient c = ProxyFixture.direct(m)) {
-            for (String line : c.call("stats\r\n").split("\r\n")) {
-                if (line.startsWith("STAT curr_items ")) {
-                    return Long.parseLong(line.substring("STAT curr_items ".length()));
-                }
+            String items = ClusterObserver.stats(c).get("curr_items");
+            if (items == null) {
+                throw new AssertionError("no curr_items in stats of " + m.address());
             }
+            return Long.parseLong(items);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        throw new AssertionError("no curr_items in stats of " + m.address());
     }
 
-    /** How many of the test's keys the ketama ring of these two servers and weights puts on the first. */
-    private static int onFirst(MemcachedProcess first, int firstWeight, MemcachedProcess second) {
-        Ring ring = ring(first, firstWeight, second);
+    /** How many of the test's keys the ring puts on its first server. */
+    private static int onFirst(Ring ring) {
         int n = 0;
         for (int i = 0; i < KEYS; i++) {
             n += ring.indexFor(key(i)) == 0 ? 1 : 0;
@@ -68,16 +71,11 @@ class WeightedPoolIT {
         long onHeavy = items(heavy);
         assertEquals(KEYS, onHeavy + items(light));
         // exactly where the weighted ring of these addresses puts them
-        assertEquals(onFirst(heavy, 3, light), onHeavy, "keys on the server of weight 3");
+        Ring weighted = ring(heavy, 3, light);
+        assertEquals(onFirst(weighted), onHeavy, "keys on the server of weight 3");
         MemcachedProcess backup = fixture.backups.get(0);
         // the backup is written alongside the main, not before the client's reply
-        MemcachedProcess.await("every key on the backup", Duration.ofSeconds(10), () -> {
-            try {
-                return items(backup) == KEYS;
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
+        MemcachedProcess.await("every key on the backup", Duration.ofSeconds(10), () -> items(backup) == KEYS);
         // the ring's points hash the servers' ephemeral ports, so the share varies from run to run around
         // 3/4 (standard deviation about 0.025 with 240 and 80 points); equal weights would give about 1/2
         assertTrue(Math.abs(onHeavy / (double) KEYS - 0.75) < 0.12, "weight 3 of 4 holds " + onHeavy + " of " + KEYS);
@@ -96,17 +94,12 @@ class WeightedPoolIT {
         // between cannot make them agree by accident
         long[] repaired = {0};
         MemcachedProcess.await("every repaired key on its new main", Duration.ofSeconds(30), () -> {
-            try {
-                long before = p.stats().readRepairs();
-                long stored = items(heavy) + items(light);
-                long after = p.stats().readRepairs();
-                repaired[0] = after;
-                return before == after && stored == KEYS + after;
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
+            long before = p.stats().readRepairs();
+            long stored = items(heavy) + items(light);
+            long after = p.stats().readRepairs();
+            repaired[0] = after;
+            return before == after && stored == KEYS + after;
         });
-        Ring weighted = ring(heavy, 3, light);
         Ring equal = ring(heavy, 1, light);
         int moved = 0;
         for (int i = 0; i < KEYS; i++) {
