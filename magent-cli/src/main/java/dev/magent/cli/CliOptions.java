@@ -101,6 +101,9 @@ final class CliOptions {
     @Parameter(names = "--max-value-size")
     int maxValueSize = ProtocolLimits.DEFAULT.maxValueSize();
 
+    @Parameter(names = "--client-buffer-limit")
+    long clientBufferLimit = ProxyConfig.DEFAULT_CLIENT_BUFFER_LIMIT;
+
     /** A JSON configuration file; the flags given here override it (see {@link ConfigFile}). */
     @Parameter(names = {"-c", "--config"})
     String configFile;
@@ -309,6 +312,10 @@ final class CliOptions {
         atLeast("--shutdown-grace", shutdownGraceSeconds, 0);
         atLeast("--io-threads", ioThreads, 0);
         atLeast("--max-value-size", maxValueSize, 1);
+        if (clientBufferLimit < MIN_CLIENT_BUFFER_LIMIT) {
+            throw new UsageException("bad --client-buffer-limit value " + clientBufferLimit + ": must be at least "
+                    + MIN_CLIENT_BUFFER_LIMIT + " (1 MiB)");
+        }
         try {
             return ProxyConfig.builder()
                     .bindAddress(listen)
@@ -334,6 +341,7 @@ final class CliOptions {
                     .admin(admin == null ? null : address("--admin", admin))
                     .tls(tlsSettings())
                     .backendTls(backendTlsSettings())
+                    .clientBufferLimit(clientBufferLimit)
                     .build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(oneLine(e.getMessage()));
@@ -433,6 +441,9 @@ final class CliOptions {
         }
         return out;
     }
+
+    /** The least client buffer: a reply of the largest value memcached stores by default must fit. */
+    static final long MIN_CLIENT_BUFFER_LIMIT = 1L << 20;
 
     private static void atLeast(String flag, int value, int min) throws UsageException {
         if (value < min) {

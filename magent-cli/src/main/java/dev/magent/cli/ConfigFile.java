@@ -84,7 +84,8 @@ final class ConfigFile {
     record Repair(Boolean readRepair, Boolean resync, Integer resyncRate, Integer hintCapacity) {
     }
 
-    record Limits(Integer maxConnections, Integer maxValueSize, Integer poolSize, Integer ioThreads) {
+    record Limits(Integer maxConnections, Integer maxValueSize, Integer poolSize, Integer ioThreads,
+                  Long clientBufferLimit) {
     }
 
     record Tls(String cert, String key, String clientCa) {
@@ -342,6 +343,11 @@ final class ConfigFile {
                 atLeast("limits.max_value_size", d.limits().maxValueSize(), 1);
                 atLeast("limits.pool_size", d.limits().poolSize(), 1);
                 atLeast("limits.io_threads", d.limits().ioThreads(), 0);
+                Long buffer = d.limits().clientBufferLimit();
+                if (buffer != null && buffer < CliOptions.MIN_CLIENT_BUFFER_LIMIT) {
+                    throw new UsageException(field("limits.client_buffer_limit", "must be at least "
+                            + CliOptions.MIN_CLIENT_BUFFER_LIMIT + " (1 MiB), got " + buffer));
+                }
             }
             if (d.admin() != null) {
                 address("admin", d.admin());
@@ -511,6 +517,9 @@ final class ConfigFile {
                 }
                 if (l.ioThreads() != null && !o.given.contains("ioThreads")) {
                     o.ioThreads = l.ioThreads();
+                }
+                if (l.clientBufferLimit() != null && !o.given.contains("clientBufferLimit")) {
+                    o.clientBufferLimit = l.clientBufferLimit();
                 }
             }
             if (d.admin() != null && !o.given.contains("admin")) {

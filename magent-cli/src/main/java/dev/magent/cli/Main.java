@@ -65,6 +65,10 @@ public final class Main {
               --shutdown-grace S       seconds SIGTERM waits for requests in flight, default 5
               --io-threads N           event-loop threads, default 0 (one per core)
               --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
+              --client-buffer-limit BYTES
+                                       bytes one client may have waiting in the proxy (unread replies,
+                                       requests not yet sent); past it the client is disconnected;
+                                       default 67108864 (64 MiB)
 
               -c, --config FILE        JSON configuration file (docs/configuration.md); flags given here
                                        override it; SIGHUP or 'magent reload' re-reads it

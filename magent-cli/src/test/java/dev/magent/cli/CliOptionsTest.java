@@ -223,8 +223,9 @@ class CliOptionsTest {
     void longOnlyFlags() throws Exception {
         ProxyConfig c = config("-s", "a:1", "--timeout", "250", "--failure-threshold", "5", "--no-repair",
                 "--idle-timeout", "300", "--shutdown-grace", "30", "--io-threads", "2",
-                "--max-value-size", "4194304");
+                "--max-value-size", "4194304", "--client-buffer-limit", "8388608");
         assertEquals(Duration.ofMillis(250), c.requestTimeout());
+        assertEquals(8L << 20, c.clientBufferLimit());
         assertEquals(5, c.failureThreshold());
         assertFalse(c.readRepair());
         assertEquals(Duration.ofSeconds(300), c.idleTimeout());
@@ -271,6 +272,7 @@ class CliOptionsTest {
         "-s a:1 --shutdown-grace -1      | bad --shutdown-grace value -1: must be at least 0",
         "-s a:1 --io-threads -1          | bad --io-threads value -1: must be at least 0",
         "-s a:1 --max-value-size 0       | bad --max-value-size value 0: must be at least 1",
+        "-s a:1 --client-buffer-limit 1000 | bad --client-buffer-limit value 1000: must be at least 1048576 (1 MiB)",
     })
     void errorsNameTheFlag(String args, String message) {
         assertEquals(message, error(args.isEmpty() ? new String[0] : args.split(" +")));

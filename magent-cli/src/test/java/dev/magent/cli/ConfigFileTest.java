@@ -84,6 +84,7 @@ class ConfigFileTest {
         assertEquals(1048576, c.limits().maxValueSize());
         assertEquals(1, c.poolSize());
         assertEquals(0, c.ioThreads());
+        assertEquals(64L << 20, c.clientBufferLimit());
         assertEquals(new ServerAddress("127.0.0.1", 11299), c.admin());
         // paths in the file are relative to its directory
         assertEquals(new TlsSettings(dir.resolve("tls/chain.pem"), dir.resolve("tls/key.pem"),
@@ -251,7 +252,7 @@ class ConfigFileTest {
         "{\"servers\": {\"main\": [\"a:1\"]}, \"limits\": {\"pool_size\": 0}}"
             + " | magent.json: field 'limits.pool_size': must be at least 1, got 0",
         "{\"servers\": {\"main\": [\"a:1\"]}, \"limits\": {\"pool_szie\": 4}}"
-            + " | magent.json: field 'limits.pool_szie': unknown field (known here: io_threads, max_connections, max_value_size, pool_size)",
+            + " | magent.json: field 'limits.pool_szie': unknown field (known here: client_buffer_limit, io_threads, max_connections, max_value_size, pool_size)",
         "{\"server\": {\"main\": [\"a:1\"]}}"
             + " | magent.json: field 'server': unknown field (known: admin, backend_tls, hashing, health_check, limits, listen, repair, servers, timeouts, tls)",
         "{\"servers\": {\"main\": [\"a:1\"]}, \"timeouts\": {\"request_ms\": \"500\"}}"

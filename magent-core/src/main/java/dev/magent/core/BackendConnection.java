@@ -17,9 +17,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One pipelined connection to a backend server. Requests are written in order and their replies matched
- * in order from a FIFO; the oldest request's deadline is the only timer. A timeout, a protocol error or a
- * closed socket fails every outstanding request and closes the connection: after that the reply stream
- * can no longer be matched to requests. Used only from its event loop.
+ * in order from a FIFO; the oldest request's deadline is the only timer, and it times out only when the
+ * server has answered nothing for the whole timeout (a deep queue drained steadily is a busy server, not a
+ * dead one). A timeout, a protocol error or a closed socket fails every outstanding request and closes the
+ * connection: after that the reply stream can no longer be matched to requests. Used only from its event
+ * loop.
+ *
+ * <p>Flow control: while more than {@link #HIGH_IN_FLIGHT} requests wait, or more bytes are written than the
+ * socket takes, each client that sends here is held (it stops reading) until the connection is below its
+ * low-water marks again. Requests are never refused for being many.
  */
 final class BackendConnection extends ChannelInboundHandlerAdapter implements LoopContext.Flushable {
     private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
@@ -27,8 +33,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
     private final BackendServer server;
     private final LoopContext loop;
     private final long timeoutNanos;
-    private final int maxInFlight;
     private Channel channel;
+    /** Clients held because they fed this connection while it had too much waiting. */
+    private final ArrayList<LoopContext.Feeder> held = new ArrayList<>();
 
     // The in-flight FIFO as a ring of two parallel arrays: no allocation per request beyond its completion.
     private Completion[] promises = new Completion[16];
@@ -42,12 +49,25 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
     private boolean closedByUs;
     private boolean flushQueued;
     private ScheduledFuture<?> timer;
+    /** How long after a missed deadline it is checked again, once the loop has read its sockets. */
+    private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** The deadline that was found passed once already (then the next check may fail the connection). */
+    private long lastCheckMissed;
+    /** When the last reply came: a server that keeps answering a deep queue is busy, not dead. */
+    private long lastReplyNanos = Long.MIN_VALUE / 2;
 
-    BackendConnection(BackendServer server, LoopContext loop, long timeoutNanos, int maxInFlight) {
+    /**
+     * Requests in flight at which the clients feeding this connection are held: beyond it a request would
+     * mostly wait here, and its timeout would start counting long before memcached saw it.
+     */
+    static final int HIGH_IN_FLIGHT = 1024;
+    /** Requests in flight below which held clients are let go. */
+    static final int LOW_IN_FLIGHT = HIGH_IN_FLIGHT / 2;
+
+    BackendConnection(BackendServer server, LoopContext loop, long timeoutNanos) {
         this.server = server;
         this.loop = loop;
         this.timeoutNanos = timeoutNanos;
-        this.maxInFlight = maxInFlight;
     }
 
     void attach(Channel ch) {
@@ -98,12 +118,6 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
                     server.address(), "connection closed"));
             return;
         }
-        if (size >= maxInFlight) {
-            ReferenceCountUtil.release(command);
-            promise.accept(null, new BackendException(BackendException.Reason.OVERLOAD,
-                    server.address(), maxInFlight + " requests already waiting"));
-            return;
-        }
         push(promise, System.nanoTime() + timeoutNanos);
         server.requestSent();
         if (active) {
@@ -115,6 +129,47 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
         if (timer == null) {
             timer = channel.eventLoop().schedule(this::checkDeadline, timeoutNanos, TimeUnit.NANOSECONDS);
         }
+        LoopContext.Feeder client = loop.feeding();
+        if (client != null && saturated() && !held.contains(client)) {
+            held.add(client);
+            client.hold();
+        }
+    }
+
+    /** Too much is waiting: in flight beyond the high-water mark, or more written than the socket takes. */
+    private boolean saturated() {
+        return size >= HIGH_IN_FLIGHT || (active && !channel.isWritable());
+    }
+
+    /** Lets every held client go once this connection has drained below its low-water marks. */
+    private void letGoIfDrained() {
+        if (!held.isEmpty() && size <= LOW_IN_FLIGHT && (!active || channel.isWritable())) {
+            letGoAll();
+        }
+    }
+
+    private void letGoAll() {
+        if (held.isEmpty()) {
+            return;
+        }
+        // a client let go may send here again at once and be held anew: work on a copy
+        LoopContext.Feeder[] clients = held.toArray(new LoopContext.Feeder[0]);
+        held.clear();
+        for (LoopContext.Feeder c : clients) {
+            c.letGo();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        letGoIfDrained();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        letGoIfDrained();
+        ctx.fireChannelWritabilityChanged();
     }
 
     private void queueFlush() {
@@ -143,7 +198,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
             long sentAt = deadlines[head] - timeoutNanos;
             Completion promise = pop();
             server.recordSuccess();
-            server.latency().record(System.nanoTime() - sentAt);
+            lastReplyNanos = System.nanoTime();
+            server.latency().record(lastReplyNanos - sentAt);
             promise.accept(reply, null);
         } else if (msg instanceof ProtocolError error) {
             protocolFailure(error.reply().message().isEmpty() ? "unparsable reply" : error.reply().message());
@@ -171,7 +227,25 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (isLocal(cause)) {
+            // the proxy ran out of memory reading the reply: the server did nothing wrong
+            log.error("{}: dropping the connection, the proxy could not take its reply: {} "
+                    + "(not counted against the server)", server, describe(cause));
+            fail(new BackendException(BackendException.Reason.LOCAL, server.address(),
+                    "proxy out of memory: " + describe(cause)), false);
+            return;
+        }
         fail(new BackendException(BackendException.Reason.CONNECTION, server.address(), describe(cause)), true);
+    }
+
+    /** A failure of the proxy's own resources (heap or direct memory), not of the server or the network. */
+    static boolean isLocal(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void checkDeadline() {
@@ -180,13 +254,30 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
             return;
         }
         long now = System.nanoTime();
+        // the oldest request's deadline, pushed back while replies keep coming: a request waits behind the
+        // ones before it, and only a server that stopped answering has failed
         long oldest = deadlines[head];
-        if (oldest - now <= 0) {
-            fail(new BackendException(BackendException.Reason.TIMEOUT, server.address(),
-                    "no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"), true);
-        } else {
-            timer = channel.eventLoop().schedule(this::checkDeadline, oldest - now, TimeUnit.NANOSECONDS);
+        if (lastReplyNanos + timeoutNanos - oldest > 0) {
+            oldest = lastReplyNanos + timeoutNanos;
         }
+        if (oldest - now > 0) {
+            timer = channel.eventLoop().schedule(this::checkDeadline, oldest - now, TimeUnit.NANOSECONDS);
+        } else if (lastCheckMissed != oldest) {
+            // This loop may have been busy past the deadline (a long batch of other work, a GC pause) with
+            // the replies already in the socket: look again after it has read its sockets once more.
+            lastCheckMissed = oldest;
+            timer = channel.eventLoop().schedule(this::checkDeadline, RECHECK_NANOS, TimeUnit.NANOSECONDS);
+        } else {
+            fail(new BackendException(BackendException.Reason.TIMEOUT, server.address(),
+                    "no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms" + waiting()), true);
+        }
+    }
+
+    /** What was waiting when a request timed out, for the log: tells a stalled server from a stalled proxy. */
+    private String waiting() {
+        io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return " (" + size + " requests waiting, " + (out == null ? 0 : out.totalPendingWriteBytes())
+                + " bytes of them not yet taken by the socket" + (active ? "" : ", still connecting") + ")";
     }
 
     /** Closes the connection on purpose (shutdown, pool trimming); outstanding requests fail. */
@@ -219,6 +310,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
         while (size > 0) {
             pop().accept(null, cause);
         }
+        letGoAll();
     }
 
     private void push(Completion promise, long deadline) {

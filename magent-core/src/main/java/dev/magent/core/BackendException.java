@@ -15,8 +15,11 @@ public final class BackendException extends RuntimeException {
         CONNECTION,
         /** The server answered something that is not memcached's protocol. */
         PROTOCOL,
-        /** Too many requests already waiting on the connection. */
-        OVERLOAD,
+        /**
+         * The proxy itself failed (out of heap or direct memory): not the server's fault, never counted
+         * against its health.
+         */
+        LOCAL,
         /** The proxy is shutting down. */
         SHUTDOWN
     }

@@ -10,9 +10,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One event loop's keep-alive connections to one server. Requests are pipelined: a connection takes more
@@ -24,8 +27,6 @@ final class BackendPool {
     private static final int AFFINITY_WAYS = 4;
     /** In-flight requests on a connection above which the pool prefers opening another one. */
     private static final int BUSY_THRESHOLD = 32;
-    /** In-flight requests per connection beyond which requests fail fast instead of queueing. */
-    static final int MAX_IN_FLIGHT = 4096;
 
     private final BackendServer server;
     private final Bootstrap bootstrap;
@@ -77,7 +78,12 @@ final class BackendPool {
             slot(0).send(command, promise);
             return;
         }
-        byte[] key = affinityKey(command);
+        int ways = Math.min(slots.length, AFFINITY_WAYS);
+        if (ways > 1 && command instanceof RetrievalCommand r && r.keys().size() > 1) {
+            sendByWay(r, ways, promise);
+            return;
+        }
+        byte[] key = command instanceof RetrievalCommand r ? r.keys().get(0) : Router.keyOf(command);
         BackendConnection c = key == null ? choose() : forKey(key);
         if (c == null) {
             ReferenceCountUtil.release(command);
@@ -88,9 +94,37 @@ final class BackendPool {
         c.send(command, promise);
     }
 
-    /** The key that decides a command's connection: its only key, or a retrieval's first. */
-    private static byte[] affinityKey(Command c) {
-        return c instanceof RetrievalCommand r ? r.keys().get(0) : Router.keyOf(c);
+    /**
+     * A multi-key retrieval whose keys live on different key-affine connections: each key must be read on
+     * its own key's connection, behind the writes of that key sent before it, so the retrieval is split by
+     * connection and the hits merged back in key order.
+     */
+    private void sendByWay(RetrievalCommand r, int ways, Completion promise) {
+        List<byte[]> keys = r.keys();
+        int[] wayOf = new int[keys.size()];
+        int used = 0;
+        for (int i = 0; i < wayOf.length; i++) {
+            wayOf[i] = way(keys.get(i), ways);
+            used |= 1 << wayOf[i];
+        }
+        if (Integer.bitCount(used) == 1) {
+            slot(wayOf[0]).send(r, promise);
+            return;
+        }
+        SplitRetrieval split = new SplitRetrieval(keys, wayOf, ways, promise);
+        for (int w = 0; w < ways; w++) {
+            if ((used & (1 << w)) != 0) {
+                List<byte[]> part = new ArrayList<>();
+                for (int i = 0; i < wayOf.length; i++) {
+                    if (wayOf[i] == w) {
+                        part.add(keys.get(i));
+                    }
+                }
+                int way = w;
+                slot(w).send(new RetrievalCommand(r.verb(), part, r.exptime()),
+                        (reply, failure) -> split.answered(way, reply, failure));
+            }
+        }
     }
 
     /**
@@ -98,12 +132,15 @@ final class BackendPool {
      * few and full connections keep the syscalls per request low on both sides.
      */
     private BackendConnection forKey(byte[] key) {
+        return slot(way(key, Math.min(slots.length, AFFINITY_WAYS)));
+    }
+
+    private static int way(byte[] key, int ways) {
         int h = 1;
         for (byte b : key) {
             h = 31 * h + b;
         }
-        int ways = Math.min(slots.length, AFFINITY_WAYS);
-        return slot((h & 0x7FFFFFFF) % ways);
+        return (h & 0x7FFFFFFF) % ways;
     }
 
     /** The connection in a slot, opened if it is not. */
@@ -139,7 +176,7 @@ final class BackendPool {
 
     private BackendConnection open() {
         ServerAddress a = server.address();
-        BackendConnection connection = new BackendConnection(server, loop, timeoutNanos, MAX_IN_FLIGHT);
+        BackendConnection connection = new BackendConnection(server, loop, timeoutNanos);
         ChannelFuture f = bootstrap.clone(loop.loop())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -173,6 +210,8 @@ final class BackendPool {
                 .channel(transport.clientChannel())
                 .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
                 .option(ChannelOption.TCP_NODELAY, true)
+                // past the high mark the connection holds the clients feeding it (see BackendConnection)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 1 << 20))
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, connectTimeoutMillis));
     }

@@ -15,6 +15,7 @@ final class LoopContext {
     private final List<Flushable> dirty = new ArrayList<>();
     private boolean flushScheduled;
     private final Runnable flushTask = this::flushDirty;
+    private Feeder feeding;
 
     LoopContext(EventLoop loop, BackendPool[] pools) {
         this.loop = loop;
@@ -39,6 +40,30 @@ final class LoopContext {
         BackendPool[] old = pools;
         pools = next;
         return old;
+    }
+
+    /**
+     * A client connection whose requests feed backend connections. A backend connection that has too much
+     * waiting holds the feeder that sends it more: the feeder stops reading until every connection holding it
+     * has let go. That is TCP's own backpressure carried through the proxy: a busy server slows down the
+     * clients that load it instead of answering them with errors.
+     */
+    interface Feeder {
+        /** A backend connection has too much waiting: stop taking requests until {@link #letGo()}. */
+        void hold();
+
+        /** One connection that held this feeder has drained (or closed). */
+        void letGo();
+    }
+
+    /** Sets the client whose request is being routed now (null when none): sends made meanwhile are its. */
+    void feeding(Feeder client) {
+        feeding = client;
+    }
+
+    /** The client whose request is being routed, or null (repairs, probes, resync). */
+    Feeder feeding() {
+        return feeding;
     }
 
     /** A connection that buffers writes until {@link #flushPending()} is called. */

@@ -7,6 +7,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
@@ -34,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * write to the backups, fails over and repairs. See docs/semantics.md for the rules.
  */
 public final class MagentProxy implements AutoCloseable {
+    /**
+     * A client with more unread replies than the high mark is read no further until it has taken them down
+     * to the low one, as memcached stops reading a connection whose replies cannot be written.
+     */
+    static final WriteBufferWaterMark CLIENT_WATER_MARK = new WriteBufferWaterMark(128 << 10, 256 << 10);
+
     private static final Logger log = LoggerFactory.getLogger(MagentProxy.class);
     /** Lines starting with this word are the proxy's own commands ({@code magent resync host:port}). */
     static final String ADMIN_PREFIX = "magent";
@@ -95,6 +102,7 @@ public final class MagentProxy implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
                 .childOption(ChannelOption.ALLOCATOR, Transport.ALLOCATOR)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, CLIENT_WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {

@@ -40,6 +40,10 @@ import java.util.Set;
  * @param admin              where to serve the HTTP admin endpoint (/health, /stats, /metrics), or null
  * @param tls                TLS for client connections, or null for plain TCP
  * @param backendTls         TLS to the memcached servers, or null for plain TCP
+ * @param clientBufferLimit  bytes one client may have waiting in the proxy (replies it has not read yet and
+ *                           requests not yet sent on); a client past it is disconnected, so that one slow
+ *                           or hostile reader cannot grow the process. A single reply larger than this is
+ *                           still sent to a client that has nothing else waiting.
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,
@@ -47,7 +51,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
                           Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
                           boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls,
-                          BackendTls backendTls) {
+                          BackendTls backendTls, long clientBufferLimit) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -59,6 +63,11 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
      * connections it used one request at a time.
      */
     public static final int DEFAULT_POOL_SIZE = 1;
+    /**
+     * 64 MiB: far more than a reader that keeps up ever has waiting (it is paused at 256 KiB of unwritten
+     * replies), and 64 such clients still fit in a small heap's worth of direct memory.
+     */
+    public static final long DEFAULT_CLIENT_BUFFER_LIMIT = 64L << 20;
 
     public ProxyConfig {
         Objects.requireNonNull(bindAddress, "bindAddress");
@@ -101,6 +110,9 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         }
         if (resyncRate < 1) {
             throw new IllegalArgumentException("resync rate must be at least 1 key per second");
+        }
+        if (clientBufferLimit < 1 << 20) {
+            throw new IllegalArgumentException("client buffer limit must be at least 1 MiB: " + clientBufferLimit);
         }
     }
 
@@ -160,6 +172,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.admin = admin;
         b.tls = tls;
         b.backendTls = backendTls;
+        b.clientBufferLimit = clientBufferLimit;
         return b;
     }
 
@@ -189,6 +202,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private ServerAddress admin;
         private TlsSettings tls;
         private BackendTls backendTls;
+        private long clientBufferLimit = DEFAULT_CLIENT_BUFFER_LIMIT;
 
         private Builder() {
         }
@@ -217,13 +231,14 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder admin(ServerAddress v) { admin = v; return this; }
         public Builder tls(TlsSettings v) { tls = v; return this; }
         public Builder backendTls(BackendTls v) { backendTls = v; return this; }
+        public Builder clientBufferLimit(long v) { clientBufferLimit = v; return this; }
 
         /** @throws IllegalArgumentException naming the first invalid setting */
         public ProxyConfig build() {
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, weights, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
                     limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
-                    admin, tls, backendTls);
+                    admin, tls, backendTls, clientBufferLimit);
         }
     }
 }

@@ -164,6 +164,7 @@ final class ProxyRuntime {
         s.add(new Stat("backend_timeouts", Long.toString(stats.backendTimeouts())));
         s.add(new Stat("backend_errors", Long.toString(stats.backendErrors())));
         s.add(new Stat("unavailable_errors", Long.toString(stats.unavailableErrors())));
+        s.add(new Stat("clients_over_buffer_limit", Long.toString(stats.clientsOverBufferLimit())));
         s.add(new Stat("protocol_errors", Long.toString(stats.protocolErrors())));
         s.add(new Stat("hashing", config.ketama() ? "ketama" : "modulo"));
         s.add(new Stat("read_repair", config.readRepair() ? "on" : "off"));

@@ -23,6 +23,7 @@ public final class ProxyStats {
     private final LongAdder backendErrors = new LongAdder();
     private final LongAdder protocolErrors = new LongAdder();
     private final LongAdder unavailable = new LongAdder();
+    private final LongAdder clientsOverBufferLimit = new LongAdder();
 
     public ProxyStats() {
         for (int i = 0; i < commands.length; i++) {
@@ -83,6 +84,15 @@ public final class ProxyStats {
 
     void protocolError() {
         protocolErrors.increment();
+    }
+
+    void clientOverBufferLimit() {
+        clientsOverBufferLimit.increment();
+    }
+
+    /** Clients disconnected for having more than the client buffer limit waiting in the proxy. */
+    public long clientsOverBufferLimit() {
+        return clientsOverBufferLimit.sum();
     }
 
     void unavailable() {

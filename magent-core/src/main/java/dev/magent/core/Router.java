@@ -560,7 +560,7 @@ final class Router {
             case TIMEOUT -> "timed out";
             case CONNECTION -> "unreachable";
             case PROTOCOL -> "sent a bad reply";
-            case OVERLOAD -> "overloaded";
+            case LOCAL -> "could not be answered (proxy out of memory)";
             case SHUTDOWN -> "shutting down";
         };
     }

@@ -69,6 +69,9 @@ final class ProxyMetrics {
                 stats.backendErrors());
         counter(t, "magent_unavailable_errors_total",
                 "Requests answered SERVER_ERROR because no copy of a key was reachable.", stats.unavailableErrors());
+        counter(t, "magent_clients_over_buffer_limit_total",
+                "Clients disconnected for having more than the client buffer limit waiting in the proxy.",
+                stats.clientsOverBufferLimit());
         counter(t, "magent_protocol_errors_total", "Malformed client requests.", stats.protocolErrors());
 
         t.family("magent_server_up", GAUGE, "1 when the server serves reads and writes, 0 when down or syncing.");

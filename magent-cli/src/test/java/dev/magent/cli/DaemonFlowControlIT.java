@@ -1,0 +1,329 @@
+package dev.magent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.magent.core.MemcachedProcess;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Flow control on the packaged daemon, started with plain {@code java -jar} as a user would (no heap or
+ * direct-memory flags unless a case names them), over real memcached: two mains and a backup. Heavy
+ * pipelines are slowed down, never answered with errors; a client that never reads its replies grows
+ * neither the process nor anybody else's latency, and takes no server out of service.
+ */
+class DaemonFlowControlIT {
+    private static final Path JAR = Path.of(System.getProperty("magent.jar", "target/magent.jar"));
+
+    private final List<MemcachedProcess> servers = new ArrayList<>();
+    private Process magent;
+    private Path stderr;
+    private int port;
+
+    @BeforeEach
+    void startServers() throws IOException {
+        for (int i = 0; i < 3; i++) {
+            servers.add(MemcachedProcess.start());
+        }
+    }
+
+    @AfterEach
+    void stopEverything() throws InterruptedException {
+        if (magent != null) {
+            magent.destroyForcibly();
+            magent.waitFor(10, TimeUnit.SECONDS);
+        }
+        for (MemcachedProcess m : servers) {
+            m.close();
+        }
+    }
+
+    private void startMagent(String... jvmFlags) throws Exception {
+        assertTrue(Files.isRegularFile(JAR), JAR + " missing: failsafe runs after package, which builds it");
+        port = MemcachedProcess.freePort();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(Arrays.asList(jvmFlags));
+        cmd.addAll(List.of("-jar", JAR.toString(), "-p", Integer.toString(port),
+                "-s", "127.0.0.1:" + servers.get(0).port(), "-s", "127.0.0.1:" + servers.get(1).port(),
+                "-b", "127.0.0.1:" + servers.get(2).port()));
+        stderr = Files.createTempFile("magent-flow", ".err");
+        magent = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(stderr.toFile()).start();
+        Listening.await(magent, port);
+    }
+
+    private Socket connect() throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setSoTimeout(60_000);
+        return s;
+    }
+
+    private static String line(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\n') {
+                int n = sb.length();
+                return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
+            }
+            sb.append((char) c);
+        }
+        throw new IOException("connection closed after: " + sb);
+    }
+
+    /** One retrieval reply: the value, null on a miss, or "!" and the unexpected line. */
+    private static String retrieval(InputStream in) throws IOException {
+        String first = line(in);
+        if (first.equals("END")) {
+            return null;
+        }
+        if (!first.startsWith("VALUE ")) {
+            return "!" + first;
+        }
+        String value = line(in);
+        String end = line(in);
+        return end.equals("END") ? value : "!" + end;
+    }
+
+    private String call(String request) throws IOException {
+        try (Socket s = connect()) {
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            return line(new BufferedInputStream(s.getInputStream()));
+        }
+    }
+
+    private Map<String, String> stats() throws IOException {
+        Map<String, String> m = new HashMap<>();
+        try (Socket s = connect()) {
+            s.getOutputStream().write("stats\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = new BufferedInputStream(s.getInputStream());
+            String l;
+            while (!(l = line(in)).equals("END")) {
+                String[] p = l.split(" ", 3);
+                m.put(p[1], p[2]);
+            }
+        }
+        return m;
+    }
+
+    private void assertEveryServerUp() throws IOException {
+        Map<String, String> s = stats();
+        for (int i = 1; i <= 3; i++) {
+            assertTrue(s.get("matrix_" + i).contains("state=up"), s.get("matrix_" + i));
+        }
+        assertFalse(err().contains("is DOWN"), "a server left service:\n" + err());
+    }
+
+    private String err() throws IOException {
+        return Files.readString(stderr);
+    }
+
+    private static void sendInBackground(Socket s, byte[] requests) {
+        Thread t = new Thread(() -> {
+            try {
+                OutputStream out = s.getOutputStream();
+                out.write(requests);
+                out.flush();
+            } catch (IOException e) {
+                // the reader sees the connection end and reports what it got
+            }
+        }, "pipeline-writer");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static byte[] repeat(String request, int times) {
+        return request.repeat(times).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void sixConcurrentDeepPipelinesGetEveryValue() throws Exception {
+        startMagent();
+        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<Integer>> values = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                values.add(pool.submit(() -> {
+                    int ok = 0;
+                    try (Socket s = connect()) {
+                        InputStream in = new BufferedInputStream(s.getInputStream(), 1 << 16);
+                        sendInBackground(s, repeat("get k\r\n", 10_000));
+                        for (int i = 0; i < 10_000; i++) {
+                            if ("v".equals(retrieval(in))) {
+                                ok++;
+                            }
+                        }
+                    }
+                    return ok;
+                }));
+            }
+            int total = 0;
+            for (Future<Integer> f : values) {
+                total += f.get(180, TimeUnit.SECONDS);
+            }
+            assertEquals(60_000, total, "values of 60,000 gets");
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals("0", stats().get("unavailable_errors"));
+        assertEveryServerUp();
+    }
+
+    @Test
+    void aThousandConnectionsEachPipeliningAThousandGets() throws Exception {
+        startMagent();
+        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
+        List<Socket> conns = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(20);
+        try {
+            for (int i = 0; i < 1000; i++) {
+                conns.add(connect());
+            }
+            byte[] requests = repeat("get k\r\n", 1000);
+            List<Future<Integer>> values = new ArrayList<>();
+            for (int t = 0; t < 20; t++) {
+                List<Socket> mine = conns.subList(t * 50, (t + 1) * 50);
+                values.add(pool.submit(() -> {
+                    for (Socket s : mine) {
+                        sendInBackground(s, requests);
+                    }
+                    int ok = 0;
+                    for (Socket s : mine) {
+                        InputStream in = new BufferedInputStream(s.getInputStream(), 1 << 14);
+                        for (int i = 0; i < 1000; i++) {
+                            if ("v".equals(retrieval(in))) {
+                                ok++;
+                            }
+                        }
+                    }
+                    return ok;
+                }));
+            }
+            int total = 0;
+            for (Future<Integer> f : values) {
+                total += f.get(300, TimeUnit.SECONDS);
+            }
+            assertEquals(1_000_000, total, "values of 1,000,000 gets");
+        } finally {
+            pool.shutdownNow();
+            for (Socket s : conns) {
+                s.close();
+            }
+        }
+        assertEquals("0", stats().get("unavailable_errors"));
+        assertEveryServerUp();
+    }
+
+    /** The daemon's resident memory in bytes, from /proc. */
+    private long rss() throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc", Long.toString(magent.pid()), "status"))) {
+            if (l.startsWith("VmRSS:")) {
+                return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IOException("no VmRSS for " + magent.pid());
+    }
+
+    @ParameterizedTest(name = "java {0} -jar magent.jar")
+    @ValueSource(strings = {"", "-Xmx256m"})
+    void aClientThatNeverReadsGrowsNeitherTheProcessNorOthersLatency(String jvmFlags) throws Exception {
+        startMagent(jvmFlags.isEmpty() ? new String[0] : jvmFlags.split(" "));
+        byte[] big = new byte[500 * 1024];
+        Arrays.fill(big, (byte) 'b');
+        try (Socket s = connect()) {
+            OutputStream out = s.getOutputStream();
+            out.write(("set big 0 0 " + big.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(big);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("STORED", line(s.getInputStream()));
+        }
+        long rssBefore = rss();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong hostileConnections = new AtomicLong();
+        Thread hostile = new Thread(() -> {
+            byte[] gets = repeat("get big\r\n", 1000);
+            while (running.get()) {
+                try (Socket s = connect()) {
+                    hostileConnections.incrementAndGet();
+                    s.setSoTimeout(1000);
+                    OutputStream out = s.getOutputStream();
+                    while (running.get()) {
+                        out.write(gets); // blocks once the proxy stops reading: that is the point
+                    }
+                } catch (IOException closedOrBlocked) {
+                    // disconnected by the proxy (or the test ending): come back, as a hostile client would
+                }
+            }
+        }, "never-reads");
+        hostile.setDaemon(true);
+        hostile.start();
+
+        long maxRss = rssBefore;
+        long maxRoundTripNanos = 0;
+        int roundTrips = 0;
+        List<String> errors = new ArrayList<>();
+        try (Socket s = connect()) {
+            InputStream in = new BufferedInputStream(s.getInputStream());
+            OutputStream out = s.getOutputStream();
+            while (System.nanoTime() < deadline) {
+                String v = Integer.toString(roundTrips);
+                long start = System.nanoTime();
+                out.write(("set other 0 0 " + v.length() + "\r\n" + v + "\r\nget other\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                String stored = line(in);
+                String got = retrieval(in);
+                maxRoundTripNanos = Math.max(maxRoundTripNanos, System.nanoTime() - start);
+                if (!stored.equals("STORED") || !v.equals(got)) {
+                    errors.add(stored + " / " + got);
+                }
+                roundTrips++;
+                maxRss = Math.max(maxRss, rss());
+                Thread.sleep(20); // a steady, light client: what matters is how long each round trip takes
+            }
+        } finally {
+            running.set(false);
+            hostile.interrupt();
+        }
+        Map<String, String> stats = stats();
+        System.out.printf("MEASURED: never-reading client over 15 s with java %s -jar: RSS %d MiB before, "
+                        + "%d MiB at most; other client %d round trips, %d errors, slowest %d ms; hostile "
+                        + "connections %d, disconnected for the buffer limit %s%n", jvmFlags, rssBefore >> 20,
+                maxRss >> 20, roundTrips, errors.size(), TimeUnit.NANOSECONDS.toMillis(maxRoundTripNanos),
+                hostileConnections.get(), stats.get("clients_over_buffer_limit"));
+        assertTrue(roundTrips > 100, "round trips: " + roundTrips);
+        assertEquals(List.of(), errors);
+        assertTrue(maxRss < 512L << 20, "RSS reached " + (maxRss >> 20) + " MiB");
+        assertTrue(maxRoundTripNanos < TimeUnit.SECONDS.toNanos(1),
+                "slowest round trip " + TimeUnit.NANOSECONDS.toMillis(maxRoundTripNanos) + " ms");
+        assertEquals("0", stats.get("unavailable_errors"));
+        assertEveryServerUp();
+    }
+}

@@ -1,0 +1,194 @@
+package dev.magent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Flow control end to end on real memcached (two mains, one backup): deep pipelines and bulk noreply loads
+ * are slowed down, never answered with errors or dropped, and a multi-get keeps its order with the writes
+ * before it whatever the pool size. Every count is exact. The proxy runs in this JVM, under paranoid leak
+ * detection; the loads too heavy for that (many concurrent deep pipelines, a reader that never reads) run
+ * against the packaged daemon in magent-cli's DaemonFlowControlIT.
+ */
+class FlowControlIT {
+    private ProxyFixture cluster;
+
+    @BeforeEach
+    void start() throws IOException {
+        cluster = ProxyFixture.start(2, 1);
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    /** A raw client: writes from another thread, so that a pipeline deeper than the socket buffers works. */
+    private static final class Pipeline implements AutoCloseable {
+        final Socket socket;
+        final InputStream in;
+
+        Pipeline(MagentProxy proxy) throws IOException {
+            socket = new Socket(InetAddress.getLoopbackAddress(), ProxyFixture.port(proxy));
+            socket.setSoTimeout(60_000);
+            in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
+        }
+
+        Thread sendInBackground(byte[] requests) {
+            Thread t = new Thread(() -> {
+                try {
+                    OutputStream out = socket.getOutputStream();
+                    out.write(requests);
+                    out.flush();
+                } catch (IOException e) {
+                    // the reader sees the connection end and fails the test with the count it got
+                }
+            }, "pipeline-writer");
+            t.setDaemon(true);
+            t.start();
+            return t;
+        }
+
+        String line() throws IOException {
+            StringBuilder sb = new StringBuilder();
+            int c;
+            while ((c = in.read()) != -1) {
+                if (c == '\n') {
+                    int n = sb.length();
+                    return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
+                }
+                sb.append((char) c);
+            }
+            throw new IOException("connection closed after: " + sb);
+        }
+
+        /** Reads one retrieval reply; returns the value, null on a miss, or "!" + the error line. */
+        String retrieval() throws IOException {
+            String first = line();
+            if (first.equals("END")) {
+                return null;
+            }
+            if (!first.startsWith("VALUE ")) {
+                return "!" + first;
+            }
+            String value = line();
+            String end = line();
+            return end.equals("END") ? value : "!" + end;
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private static byte[] repeat(String request, int times) {
+        byte[] one = request.getBytes(StandardCharsets.US_ASCII);
+        byte[] all = new byte[one.length * times];
+        for (int i = 0; i < times; i++) {
+            System.arraycopy(one, 0, all, i * one.length, one.length);
+        }
+        return all;
+    }
+
+    private static long stat(MemcachedProcess m, String name) throws IOException {
+        try (TextClient c = ProxyFixture.direct(m)) {
+            return Long.parseLong(ClusterObserver.stats(c).get(name));
+        }
+    }
+
+    private static long proxyStat(MagentProxy proxy, String name) throws IOException {
+        try (TextClient c = ProxyFixture.client(proxy)) {
+            Map<String, String> s = ClusterObserver.stats(c);
+            return Long.parseLong(s.get(name));
+        }
+    }
+
+    @Test
+    void thirtyThousandPipelinedGetsAllAnswered() throws Exception {
+        MagentProxy proxy = cluster.proxy();
+        try (TextClient c = ProxyFixture.client(proxy)) {
+            assertEquals("STORED\r\n", c.set("k", "v"));
+        }
+        int values = 0;
+        List<String> errors = new ArrayList<>();
+        try (Pipeline p = new Pipeline(proxy)) {
+            p.sendInBackground(repeat("get k\r\n", 30_000));
+            for (int i = 0; i < 30_000; i++) {
+                String r = p.retrieval();
+                if ("v".equals(r)) {
+                    values++;
+                } else if (errors.size() < 5) {
+                    errors.add(String.valueOf(r));
+                }
+            }
+        }
+        assertEquals(30_000, values, "first bad replies: " + errors);
+        assertEquals(0, proxyStat(proxy, "unavailable_errors"));
+    }
+
+    @Test
+    void thirtyThousandPipelinedNoreplySetsAllStoredOnMainAndBackup() throws Exception {
+        MagentProxy proxy = cluster.proxy();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 30_000; i++) {
+            sb.append("set nr").append(i).append(" 0 0 1 noreply\r\nx\r\n");
+        }
+        sb.append("version\r\n");
+        try (Pipeline p = new Pipeline(proxy)) {
+            p.sendInBackground(sb.toString().getBytes(StandardCharsets.US_ASCII));
+            String version = p.line();
+            assertTrue(version.startsWith("VERSION "), version);
+        }
+        // the reply to version comes after every set before it was answered by the servers
+        long onMains = stat(cluster.mains.get(0), "curr_items") + stat(cluster.mains.get(1), "curr_items");
+        assertEquals(30_000, onMains, "keys on the mains");
+        assertEquals(30_000, stat(cluster.backups.get(0), "curr_items"), "keys on the backup");
+        assertEquals(0, proxyStat(proxy, "unavailable_errors"));
+    }
+
+    @Test
+    void aMultiGetReadsEveryKeyBehindTheWritesBeforeItWhateverThePoolSize() throws Exception {
+        // eight connections per server: four per event loop, keys spread over them by hash
+        MagentProxy proxy = cluster.proxy(b -> b.poolSize(8));
+        int stale = 0;
+        try (Pipeline p = new Pipeline(proxy)) {
+            OutputStream out = p.socket.getOutputStream();
+            for (int i = 0; i < 2000; i++) {
+                String v = "v" + i;
+                // k3 k0 as first seen; other first keys so that some share k0's server but not its connection
+                String first = i < 1000 ? "k3" : "k" + (1 + i % 64);
+                out.write(("set k0 0 0 " + v.length() + "\r\n" + v + "\r\nget " + first + " k0\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertEquals("STORED", p.line());
+                String seen = null;
+                String line;
+                while (!(line = p.line()).equals("END")) {
+                    String data = p.line();
+                    if (line.startsWith("VALUE k0 ")) {
+                        seen = data;
+                    }
+                }
+                if (!v.equals(seen)) {
+                    stale++;
+                }
+            }
+        }
+        assertEquals(0, stale, "multi-gets that missed the set just before them, of 2000");
+    }
+}
