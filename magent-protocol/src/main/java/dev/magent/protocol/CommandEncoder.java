@@ -209,7 +209,7 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
 
     private static byte[] requireKey(byte[] key) {
         if (!Wire.validKey(key, Integer.MAX_VALUE)) {
-            throw new EncoderException("a key must be non-empty, without a space, CR, LF or NUL: '"
+            throw new EncoderException("a key must be non-empty, without a space, LF or NUL: '"
                     + Keys.toString(key).replace("\r", "\\r").replace("\n", "\\n") + "'");
         }
         return key;

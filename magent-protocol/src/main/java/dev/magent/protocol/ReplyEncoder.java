@@ -90,7 +90,7 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
         for (int i = 0; i < values.size(); i++) {
             Value v = values.get(i);
             if (!Wire.validKey(v.key(), Integer.MAX_VALUE)) {
-                throw new EncoderException("a key with a space, CR, LF or NUL: " + Keys.toString(v.key()));
+                throw new EncoderException("a key with a space, LF or NUL: " + Keys.toString(v.key()));
             }
             int length = v.data().readableBytes();
             size += VALUE_SP.length + v.key().length + 1 + Decimal.length(Integer.toUnsignedLong(v.flags()))

@@ -42,17 +42,18 @@ final class Wire {
     }
 
     /**
-     * Whether a key is acceptable: 1 to {@code maxLength} bytes, none of them a space, CR, LF or NUL. That is
-     * what memcached takes: its tokenizer splits on spaces only, a line ends at LF (CR LF), and it reads a
-     * line as a C string, so a NUL ends it (the {@link LineTokens} do the same). Every other byte, control
-     * characters and bytes above 0x7F included, is part of a key; memcaslap's generated keys need that.
+     * Whether a key is acceptable: 1 to {@code maxLength} bytes, none of them a space, LF or NUL. That is
+     * what memcached takes: its tokenizer splits on spaces only, a line ends at LF (a CR just before it is
+     * dropped, one inside the line is kept, so a key may hold a CR), and it reads a line as a C string, so
+     * a NUL ends it (the {@link LineTokens} do the same). Every other byte, control characters and bytes
+     * above 0x7F included, is part of a key; memcaslap's generated keys need that.
      */
     static boolean validKey(byte[] key, int maxLength) {
         if (key.length == 0 || key.length > maxLength) {
             return false;
         }
         for (byte b : key) {
-            if (b == SP || b == LF || b == CR || b == 0) {
+            if (b == SP || b == LF || b == 0) {
                 return false;
             }
         }
