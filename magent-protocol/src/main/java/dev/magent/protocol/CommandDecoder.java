@@ -557,8 +557,10 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             // slabs reassign <src> <dst> | slabs automove <0|1|2> | slabs automove ratio <r>
             case SLABS -> !(words == 4 && tokens.is(1, REASSIGN)) && words >= 3 && tokens.is(1, AUTOMOVE)
                     && noreplyLast;
-            case CACHE_MEMLIMIT, LRU, EXTSTORE, WATCH, REFRESH_CERTS -> noreplyLast;
-            default -> false; // lru_crawler and shutdown answer even after a noreply
+            case CACHE_MEMLIMIT, LRU, EXTSTORE, WATCH -> noreplyLast;
+            // lru_crawler and shutdown answer even after a noreply; so does refresh_certs on a server without
+            // TLS (its error is written past the noreply check), which is how a proxy answers it
+            default -> false;
         };
         boolean tooFew = switch (verb) {
             case CACHE_MEMLIMIT -> words != 2 && words != 3; // cache_memlimit <megabytes> [noreply]

@@ -13,8 +13,7 @@ import java.util.Objects;
  * @param verb      one of the verbs above
  * @param arguments the words after the verb, as memcached tokenized them, a last {@code noreply} included
  * @param noreply   whether memcached would answer nothing: the last word is {@code noreply} and the command
- *                  is one of those that look for it (slabs automove, cache_memlimit, lru, extstore, watch,
- *                  refresh_certs)
+ *                  is one of those that look for it (slabs automove, cache_memlimit, lru, extstore, watch)
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public record ServerCommand(Verb verb, List<String> arguments, boolean noreply) implements Command {

@@ -255,6 +255,7 @@ class CommandDecoderTest {
         assertEquals(List.of("WATCH [noreply] noreply"), d("watch noreply\r\n"));
         assertEquals(List.of("SHUTDOWN [noreply]"), d("shutdown noreply\r\n"));
         assertEquals(List.of("REFRESH_CERTS []"), d("refresh_certs\r\n"));
+        assertEquals(List.of("REFRESH_CERTS [noreply]"), d("refresh_certs noreply\r\n"));
         // only in memcached's debug builds: unknown, as in a release build
         assertEquals(List.of("ERR<ERROR>", "ERR<ERROR>"), d("misbehave\r\ndebugtime 1\r\n"));
     }
