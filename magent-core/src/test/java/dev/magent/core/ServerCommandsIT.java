@@ -209,6 +209,15 @@ class ServerCommandsIT {
         assertEquals("0", own.get("cmd_get"));
         assertEquals("0", own.get("cmd_set"));
         assertEquals("0", own.get("get_misses"));
-        assertEquals("0", stats(call(port, "stats items\r\n")).get("items:1:hits_to_hot") == null ? "0" : "0");
+
+        // a main out of service is left out: the other main's figures, the settings of the first in service
+        Map<String, String> second = stats(call(cluster.mains.get(1).port(), "stats items\r\n"));
+        String secondSettings = call(cluster.mains.get(1).port(), "stats settings\r\n");
+        cluster.mains.get(0).kill();
+        MemcachedProcess.await("the stopped main is out of service", java.time.Duration.ofSeconds(10),
+                () -> ProxyFixture.server(proxy, cluster.mains.get(0)).state() != BackendServer.State.UP);
+        assertEquals(second.get("items:1:number"), stats(call(port, "stats items\r\n")).get("items:1:number"));
+        assertEquals(secondSettings, call(port, "stats settings\r\n"));
+        assertTrue(call(port, "stats items " + cluster.mains.get(0).address() + "\r\n").startsWith("SERVER_ERROR "));
     }
 }
