@@ -202,8 +202,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         }
         if (tokens.is(0, Wire.STAT)) {
             // STAT <name> <value>\r\n   (the value may hold spaces)
-            if (values != null) {
-                return "STAT line inside a VALUE reply";
+            if (values != null || prefixes != null) {
+                return "STAT line inside a " + (values != null ? "VALUE" : "PREFIX") + " reply";
             }
             if (n < 2) {
                 return "STAT line without a name";
@@ -273,8 +273,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
     private String valueLine() {
         // VALUE <key> <flags> <bytes> [<cas unique>]\r\n
         int n = tokens.count();
-        if (stats != null) {
-            return "VALUE line inside a STAT reply";
+        if (stats != null || prefixes != null) {
+            return "VALUE line inside a " + (stats != null ? "STAT" : "PREFIX") + " reply";
         }
         if (n != 4 && n != 5) {
             return "VALUE line with " + n + " tokens";

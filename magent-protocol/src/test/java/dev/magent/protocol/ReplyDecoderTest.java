@@ -39,6 +39,10 @@ class ReplyDecoderTest {
         assertEquals(List.of("VALUES"), d("END\r\n"));
         assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unexpected line inside a PREFIX reply: 'OK'> close"),
                 d("PREFIX foo get 1 hit 1 set 1 del 1\r\nOK\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: STAT line inside a PREFIX reply: 'STAT a b'> close"),
+                d("PREFIX foo get 1 hit 1 set 1 del 1\r\nSTAT a b\r\nEND\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VALUE line inside a PREFIX reply: 'VALUE a 0 1'> close"),
+                d("PREFIX foo get 1 hit 1 set 1 del 1\r\nVALUE a 0 1\r\nx\r\nEND\r\n"));
     }
 
     @Test
