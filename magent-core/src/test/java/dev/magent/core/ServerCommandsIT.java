@@ -131,6 +131,30 @@ class ServerCommandsIT {
     }
 
     @Test
+    void memcachedToolReadsTheMergedStats() throws Exception {
+        java.nio.file.Path tool = java.nio.file.Path.of("/usr/share/memcached/scripts/memcached-tool");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(tool),
+                "memcached-tool is not installed (Debian's memcached package has it)");
+        int port = ProxyFixture.port(proxy);
+        try (RawClient c = new RawClient(port)) {
+            for (int i = 0; i < 30; i++) {
+                c.call("set tool" + i + " 0 0 5\r\nhello\r\n");
+            }
+        }
+        Process p = new ProcessBuilder("perl", tool.toString(), "127.0.0.1:" + port, "display")
+                .redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), out);
+        // "  #  Item_Size  Max_age   Pages   Count   Full?  Evicted Evict_Time OOM", then one line per class
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^\\s*1\\s+96B\\s+\\d+s\\s+(\\d+)\\s+(\\d+)\\s")
+                .matcher(out);
+        assertTrue(m.find(), out);
+        assertEquals("30", m.group(2), out);
+        assertEquals("2", m.group(1), "one page on each main\n" + out);
+    }
+
+    @Test
     void statsSubCommandsMergeTheMains() throws Exception {
         int port = ProxyFixture.port(proxy);
         try (RawClient c = new RawClient(port)) {
