@@ -21,12 +21,12 @@
 #   mget100   100-byte values, get of 100 keys at a time, 10 000 keys
 #   large     10 KiB values, single-key get, 2 000 keys
 #
-# The load generator is magent-bench's LoadClient (in target/benchmarks.jar): memaslap cannot drive magent,
-# because memaslap's keys begin with an 8-byte binary counter of control characters, which magent refuses
-# by design (docs/protocol.md). LoadClient sends memaslap's workload with printable keys, keeps every
-# latency (exact percentiles), and reads the CPU time of the proxy and the memcached behind it, and the
-# proxy's RSS, over exactly the measured window. --client=memaslap runs memaslap instead (-T 2 -c 40 -X,
-# --division for multi-gets), for direct and twemproxy only, as a cross-check of the generator.
+# The load generator is magent-bench's LoadClient (in target/benchmarks.jar). It sends memaslap's workload
+# with printable keys, keeps every latency (exact percentiles), and reads the CPU time of the proxy and the
+# memcached behind it, and the proxy's RSS, over exactly the measured window. --client=memaslap runs memaslap
+# instead (-T 2 -c 40 -X, --division for multi-gets); --memaslap-check adds a short memaslap run per target
+# after LoadClient's, as a cross-check of the generator (memaslap's keys begin with binary bytes, which
+# magent takes as memcached does since issue 13).
 #
 # Other flags:
 #   --rounds=N          measured runs per target and workload (default 3)
@@ -42,7 +42,9 @@
 #                       port range, 61000 and up on Linux's defaults)
 #   --twemproxy-conns=N nutcracker's server_connections (default 1: one pipelined connection per server,
 #                       twemproxy's own default and its fastest setting on this workload)
-#   --client=NAME       java (default) or memaslap (direct and twemproxy only)
+#   --client=NAME       java (default) or memaslap
+#   --memaslap-check    after the runs, memaslap for --duration seconds per target (basic workload), its
+#                       ops/s next to LoadClient's median and its misses, failed verifications and errors
 #   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
 # MAGENT_ARGS adds flags to both magent targets (e.g. MAGENT_ARGS="-i 2" to compare pool sizes).
 # BASELINE_JAVA_OPTS gives the baseline target JVM options of its own (the same jar twice, with and
@@ -58,7 +60,7 @@ die() { echo "load.sh: $*" >&2; exit 1; }
 
 # --- flags -------------------------------------------------------------------------------------
 quick=0; workloads=basic; rounds=3; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
-idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java; baseline_jar=""
+idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java; baseline_jar=""; memaslap_check=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
@@ -73,6 +75,7 @@ for arg in "$@"; do
     --out=*) out=${arg#*=} ;;
     --client=*) client=${arg#*=} ;;
     --baseline=*) baseline_jar=${arg#*=} ;;
+    --memaslap-check) memaslap_check=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown flag $arg (see --help)" ;;
   esac
@@ -101,8 +104,6 @@ fi
 uses_magent=0
 [[ ,$targets, == *,magent* || ,$targets, == *,baseline,* ]] && uses_magent=1
 [[ $client == java || $client == memaslap ]] || die "--client is java or memaslap"
-[[ $client == memaslap && $uses_magent == 1 ]] &&
-  die "memaslap's keys hold control characters, which magent refuses: --client=memaslap needs --targets=direct,twemproxy"
 
 # The bound: measured runs, warm-ups, about 2 s per run for the load client's JVM and setting the keys,
 # and about 45 s of start-up, JIT warm-up and the idle-connection test.
@@ -384,6 +385,31 @@ for workload in "${workload_list[@]}"; do
     done
   done
 done
+
+# --- memaslap cross-check (--memaslap-check) -------------------------------------------------------
+# memaslap against each target for --duration seconds (basic workload, a tenth of the gets verified), after
+# LoadClient's runs: its ops/s next to LoadClient's median for the same target, so that a generator bug
+# shows up as a disagreement; and its misses, failed verifications and error lines, which must be none.
+memaslap_check() {
+  local target f tps loadclient problems
+  say "memaslap cross-check: $memaslap $(memaslap_args basic direct "$duration" | sed "s/127.0.0.1:$port_m1/TARGET/") -v 0.1"
+  for target in "${target_list[@]}"; do
+    f="$work/memaslap-check.$target.txt"
+    # shellcheck disable=SC2046
+    timeout $(( duration + 30 )) "$memaslap" $(memaslap_args basic "$target" "$duration") -v 0.1 >"$f" 2>&1 ||
+      echo "  (memaslap exited non-zero on $target, see $f)"
+    tps=$(grep -o 'TPS: [0-9]*' "$f" | tail -1 | cut -d' ' -f2 || true)
+    loadclient=$(cat "$work"/basic."$target".*.txt 2>/dev/null | grep -o '^requests/s[^0-9]*[0-9.]*' | grep -o '[0-9.]*$' |
+      sort -n | awk '{v[NR]=$1} END {if (NR) print v[int((NR + 1) / 2)]}' || true)
+    problems=$(grep -E '^(get_misses|verify_misses|verify_failed): [1-9]' "$f" | tr '\n' ' ' || true)
+    if grep -iE 'error|fail' "$f" | grep -vq '^verify_failed: 0$'; then
+      problems+=" error lines (see $f)"
+    fi
+    printf '  %-14s memaslap %8s ops/s   LoadClient median %8s requests/s   %s\n' "$target" "${tps:-none}" \
+      "${loadclient:-(not run)}" "${problems:-no misses, no errors}"
+  done
+}
+(( memaslap_check )) && memaslap_check
 
 # --- memory --------------------------------------------------------------------------------------
 mem_report=()

@@ -6,8 +6,8 @@ import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.ProtocolError;
 import dev.magent.protocol.QuitCommand;
 import dev.magent.protocol.Reply;
+import dev.magent.protocol.ServerCommand;
 import dev.magent.protocol.StatsCommand;
-import dev.magent.protocol.StatusReply;
 import dev.magent.protocol.StorageCommand;
 import dev.magent.protocol.Value;
 import dev.magent.protocol.ValuesReply;
@@ -180,9 +180,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter
         if (command instanceof VersionCommand) {
             sink.accept(new VersionReply(runtime.protocolVersion()), null);
         } else if (command instanceof StatsCommand s) {
-            sink.accept(runtime.statsReply(s.arguments()), null);
-        } else if (command instanceof VerbosityCommand) {
-            sink.accept(StatusReply.OK, null);
+            StatsFanOut.answer(runtime, router, s, sink);
+        } else if (command instanceof VerbosityCommand || command instanceof ServerCommand) {
+            AdminCommands.answer(runtime, router, command, sink);
         } else if (command instanceof AdminCommand admin) {
             sink.accept(runtime.admin(admin.arguments()), null);
         } else {

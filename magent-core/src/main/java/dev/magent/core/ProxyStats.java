@@ -82,6 +82,23 @@ public final class ProxyStats {
         }
     }
 
+    /**
+     * {@code stats reset}: zeroes the counters as memcached's stats_reset does, everything but the
+     * connections open now and the start time (uptime keeps counting). Prometheus reads the same counters
+     * and takes the drop as a counter reset.
+     */
+    void reset() {
+        totalConnections.reset();
+        rejectedConnections.reset();
+        for (LongAdder c : commands) {
+            c.reset();
+        }
+        for (LongAdder c : new LongAdder[] {getHits, getMisses, failovers, readRepairs, backupWriteErrors,
+            backendTimeouts, backendErrors, protocolErrors, unavailable}) {
+            c.reset();
+        }
+    }
+
     void protocolError() {
         protocolErrors.increment();
     }

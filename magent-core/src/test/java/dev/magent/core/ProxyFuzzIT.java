@@ -49,9 +49,13 @@ class ProxyFuzzIT {
     private static final Pattern REPLY_LINE = Pattern.compile(
             "END|STORED|NOT_STORED|EXISTS|NOT_FOUND|DELETED|TOUCHED|OK|RESET|ERROR( [^\\r\\n]+)?"
                     + "|CLIENT_ERROR [^\\r\\n]*|SERVER_ERROR [^\\r\\n]*|VERSION [^\\r\\n]+|STAT [^ \\r\\n]+ [^\\r\\n]*"
-                    + "|[0-9]{1,20}");
+                    + "|[0-9]{1,20}"
+                    // memcached's answers to its admin commands (stats detail dump, slabs, lru_crawler, ...)
+                    + "|PREFIX [^\\r\\n]+|ERROR: shutdown not enabled|Error TLS not enabled"
+                    + "|(BUSY|BADCLASS|NOSPARE|SAME|NOTSTARTED|MEMLIMIT_TOO_SMALL|MEMLIMIT_ADJUST_FAILED) [^\\r\\n]+");
+    /** A key is any bytes but space, LF and NUL, as memcached takes it; a CR inside one is a key byte. */
     private static final Pattern VALUE_LINE = Pattern.compile(
-            "VALUE ([^ \\r\\n]{1,250}) ([0-9]{1,10}) ([0-9]{1,10})( [0-9]{1,20})?");
+            "VALUE ([^ \\n\\x00]{1,250}) ([0-9]{1,10}) ([0-9]{1,10})( [0-9]{1,20})?");
 
     private ProxyFixture cluster;
     private MagentProxy proxy;

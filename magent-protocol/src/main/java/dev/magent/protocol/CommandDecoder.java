@@ -55,6 +55,8 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             new ProtocolError(ErrorReply.client("invalid exptime argument"), false);
     private static final ProtocolError INVALID_DELTA =
             new ProtocolError(ErrorReply.client("invalid numeric delta argument"), false);
+    private static final byte[] REASSIGN = Wire.ascii("reassign");
+    private static final byte[] AUTOMOVE = Wire.ascii("automove");
     private static final ProtocolError DELETE_USAGE =
             new ProtocolError(ErrorReply.client("bad command line format.  Usage: delete <key> [noreply]"), false);
 
@@ -62,7 +64,8 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     private static final Verb[] VERBS = {
         Verb.GET, Verb.SET, Verb.GETS, Verb.DELETE, Verb.INCR, Verb.DECR, Verb.TOUCH, Verb.GAT, Verb.GATS,
         Verb.ADD, Verb.REPLACE, Verb.APPEND, Verb.PREPEND, Verb.CAS, Verb.VERSION, Verb.STATS, Verb.FLUSH_ALL,
-        Verb.VERBOSITY, Verb.QUIT,
+        Verb.VERBOSITY, Verb.QUIT, Verb.SLABS, Verb.CACHE_MEMLIMIT, Verb.LRU_CRAWLER, Verb.LRU, Verb.EXTSTORE,
+        Verb.WATCH, Verb.SHUTDOWN, Verb.REFRESH_CERTS,
     };
     private static final byte[][] VERB_BYTES = new byte[VERBS.length][];
     private static final byte[][] RETRIEVAL_PREFIXES = {
@@ -307,6 +310,8 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             case QUIT -> out.add(QuitCommand.INSTANCE);
             // stats [args]\r\n: the arguments are the proxy's business; they are passed on, spaces collapsed
             case STATS -> out.add(tokens.count() == 1 ? StatsCommand.GENERAL : new StatsCommand(tokens.join(1)));
+            case SLABS, CACHE_MEMLIMIT, LRU_CRAWLER, LRU, EXTSTORE, WATCH, SHUTDOWN, REFRESH_CERTS ->
+                    serverCommand(verb, out);
             default -> out.add(UNKNOWN_COMMAND);
         }
     }
@@ -542,5 +547,34 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             return;
         }
         out.add(new VerbosityCommand((int) Math.min(tokens.number(), Integer.MAX_VALUE), noreply));
+    }
+
+    private void serverCommand(Verb verb, List<Object> out) {
+        // <verb> <word>*\r\n: which words look for a last noreply, as memcached 1.6's proto_text.c decides
+        int words = tokens.count();
+        boolean noreplyLast = tokens.lastIsNoreply();
+        boolean noreply = switch (verb) {
+            // slabs reassign <src> <dst> | slabs automove <0|1|2> | slabs automove ratio <r>
+            case SLABS -> !(words == 4 && tokens.is(1, REASSIGN)) && words >= 3 && tokens.is(1, AUTOMOVE)
+                    && noreplyLast;
+            case CACHE_MEMLIMIT, LRU, EXTSTORE, WATCH -> noreplyLast;
+            // lru_crawler and shutdown answer even after a noreply; so does refresh_certs on a server without
+            // TLS (its error is written past the noreply check), which is how a proxy answers it
+            default -> false;
+        };
+        boolean tooFew = switch (verb) {
+            case CACHE_MEMLIMIT -> words != 2 && words != 3; // cache_memlimit <megabytes> [noreply]
+            case LRU, EXTSTORE -> words < 2;
+            default -> false;
+        };
+        if (tooFew) {
+            out.add(UNKNOWN_COMMAND); // memcached answers these before it looks for noreply
+            return;
+        }
+        List<String> arguments = new ArrayList<>(words - 1);
+        for (int i = 1; i < words; i++) {
+            arguments.add(tokens.string(i));
+        }
+        out.add(new ServerCommand(verb, arguments, noreply));
     }
 }

@@ -99,6 +99,16 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             out.add(ctx.alloc().ioBuffer(QUIT_LINE.length).writeBytes(QUIT_LINE));
         } else if (msg instanceof MetaGetCommand mg) {
             encodeMetaGet(ctx, mg, out);
+        } else if (msg instanceof ServerCommand server) {
+            // <verb> <word>*\r\n, the words as the client sent them (ISO-8859-1: every byte survives)
+            String args = String.join(" ", server.arguments());
+            ByteBuf buf = line(ctx, server.verb(), args.length(), false);
+            if (args.isEmpty()) {
+                buf.writerIndex(buf.writerIndex() - 1);
+            } else {
+                buf.writeCharSequence(args, StandardCharsets.ISO_8859_1);
+            }
+            out.add(end(buf, false)); // a noreply is one of the words
         } else if (msg instanceof AdminCommand) {
             throw new EncoderException("an AdminCommand is the proxy's own, never sent to memcached");
         } else {
@@ -199,7 +209,7 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
 
     private static byte[] requireKey(byte[] key) {
         if (!Wire.validKey(key, Integer.MAX_VALUE)) {
-            throw new EncoderException("a key must be non-empty, without spaces or control characters: '"
+            throw new EncoderException("a key must be non-empty, without a space, LF or NUL: '"
                     + Keys.toString(key).replace("\r", "\\r").replace("\n", "\\n") + "'");
         }
         return key;

@@ -9,7 +9,8 @@ import java.util.Arrays;
  * The space-separated tokens of one protocol line, as offsets into the buffer holding it: no copy and no
  * allocation per line once the arrays have grown to the longest line seen. Like memcached's tokenizer,
  * only the space byte separates tokens and runs of spaces count as one; a tab or a control character is
- * part of a token.
+ * part of a token. A NUL byte ends the line, as memcached reads a line as a C string: what follows it on
+ * the line is ignored.
  *
  * <p>One instance per decoder, reused for every line; it refers to the buffer only until the next
  * {@link #split} or {@link #clear}.
@@ -35,7 +36,7 @@ final class LineTokens implements ByteProcessor {
             buf.forEachByte(from, to - from, this);
         }
         if (tokenStart >= 0) {
-            add(tokenStart, to);
+            add(tokenStart, position); // where the line ended: at to, or at a NUL
         }
     }
 
@@ -47,6 +48,9 @@ final class LineTokens implements ByteProcessor {
 
     @Override
     public boolean process(byte value) {
+        if (value == 0) {
+            return false; // the end of the C string memcached sees
+        }
         if (value == SPACE) {
             if (tokenStart >= 0) {
                 add(tokenStart, position);

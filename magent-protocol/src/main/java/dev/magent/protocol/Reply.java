@@ -9,5 +9,6 @@ package dev.magent.protocol;
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
 public sealed interface Reply
-        permits StatusReply, ValuesReply, NumberReply, VersionReply, StatsReply, ErrorReply, MetaReply {
+        permits StatusReply, ValuesReply, NumberReply, VersionReply, StatsReply, ErrorReply, MetaReply,
+        TextReply {
 }

@@ -17,6 +17,10 @@ import java.util.List;
  *   <li>{@code VALUE} lines (with their data) up to {@code END} become one {@link ValuesReply}; a bare
  *       {@code END} is {@link ValuesReply#EMPTY} (an empty {@code stats} reply looks the same);</li>
  *   <li>{@code STAT} lines up to {@code END} become one {@link StatsReply};</li>
+ *   <li>{@code PREFIX} lines up to {@code END} ({@code stats detail dump}) become one {@link TextReply}, as do
+ *       the one-line answers of the administrative commands ({@code RESET}, {@code BUSY ...},
+ *       {@code BADCLASS ...}, {@code NOSPARE ...}, {@code SAME ...}, {@code NOTSTARTED ...},
+ *       {@code MEMLIMIT_TOO_SMALL ...}, {@code MEMLIMIT_ADJUST_FAILED ...});</li>
  *   <li>a line of digits is a {@link NumberReply} (unsigned 64-bit);</li>
  *   <li>{@code STORED}, {@code NOT_STORED}, {@code EXISTS}, {@code NOT_FOUND}, {@code DELETED},
  *       {@code TOUCHED}, {@code OK} are {@link StatusReply}s; {@code VERSION <v>} a {@link VersionReply};
@@ -56,6 +60,12 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** The first words of the administrative commands' one-line answers, which become {@link TextReply}s. */
+    private static final byte[][] ADMIN_WORDS = {
+        Wire.ascii("RESET"), Wire.ascii("BUSY"), Wire.ascii("BADCLASS"), Wire.ascii("NOSPARE"), Wire.ascii("SAME"),
+        Wire.ascii("NOTSTARTED"), Wire.ascii("MEMLIMIT_TOO_SMALL"), Wire.ascii("MEMLIMIT_ADJUST_FAILED"),
+    };
+
     private final ProtocolLimits limits;
     private final LineTokens tokens = new LineTokens();
     private State state = State.READ_LINE;
@@ -66,6 +76,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
     private List<Value> values;
     /** STAT lines of the reply being aggregated, or null when not in a STAT reply. */
     private List<Stat> stats;
+    /** PREFIX lines of the stats detail dump being gathered, or null when not in one. */
+    private StringBuilder prefixes;
 
     // The VALUE or VA line waiting for its data block.
     private byte[] dataKey;
@@ -122,6 +134,7 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             values = null;
         }
         stats = null;
+        prefixes = null;
         dataKey = null;
         dataMetaFlags = null;
     }
@@ -179,6 +192,9 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             } else if (stats != null) {
                 out.add(new StatsReply(stats));
                 stats = null;
+            } else if (prefixes != null) {
+                out.add(new TextReply(prefixes.append("END\r\n").toString()));
+                prefixes = null;
             } else {
                 out.add(ValuesReply.EMPTY);
             }
@@ -186,8 +202,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
         }
         if (tokens.is(0, Wire.STAT)) {
             // STAT <name> <value>\r\n   (the value may hold spaces)
-            if (values != null) {
-                return "STAT line inside a VALUE reply";
+            if (values != null || prefixes != null) {
+                return "STAT line inside a " + (values != null ? "VALUE" : "PREFIX") + " reply";
             }
             if (n < 2) {
                 return "STAT line without a name";
@@ -200,6 +216,14 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             stats.add(new Stat(tokens.string(1).replace('\r', ' '), value.replace('\r', ' ')));
             return null;
         }
+        if (tokens.is(0, Wire.PREFIX) && values == null && stats == null) {
+            // PREFIX <prefix> get <n> hit <n> set <n> del <n>\r\n, up to END: stats detail dump
+            if (prefixes == null) {
+                prefixes = new StringBuilder();
+            }
+            prefixes.append(in.toString(start, end - start, StandardCharsets.ISO_8859_1)).append("\r\n");
+            return null;
+        }
         ErrorReply error = errorLine(in, end);
         if (error != null) {
             // an error ends the reply it interrupts, e.g. SERVER_ERROR out of memory writing get response
@@ -207,8 +231,16 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             out.add(error);
             return null;
         }
-        if (values != null || stats != null) {
-            return "unexpected line inside a " + (values != null ? "VALUE" : "STAT") + " reply";
+        if (values != null || stats != null || prefixes != null) {
+            return "unexpected line inside a " + (values != null ? "VALUE" : stats != null ? "STAT" : "PREFIX")
+                    + " reply";
+        }
+        for (byte[] word : ADMIN_WORDS) {
+            if (tokens.is(0, word)) {
+                // the answers of the admin commands: RESET, BUSY currently processing reassign request, ...
+                out.add(new TextReply(in.toString(start, end - start, StandardCharsets.ISO_8859_1) + "\r\n"));
+                return null;
+            }
         }
         if (n == 1) {
             for (int i = 0; i < STATUSES.length; i++) {
@@ -241,8 +273,8 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
     private String valueLine() {
         // VALUE <key> <flags> <bytes> [<cas unique>]\r\n
         int n = tokens.count();
-        if (stats != null) {
-            return "VALUE line inside a STAT reply";
+        if (stats != null || prefixes != null) {
+            return "VALUE line inside a " + (stats != null ? "STAT" : "PREFIX") + " reply";
         }
         if (n != 4 && n != 5) {
             return "VALUE line with " + n + " tokens";

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToMessageEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -72,6 +73,11 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
             out.add(buf.writeBytes(Wire.CRLF));
         } else if (msg instanceof MetaReply meta) {
             encodeMeta(ctx, meta, out);
+        } else if (msg instanceof TextReply text) {
+            // <line>\r\n ..., as the server wrote it
+            ByteBuf buf = ctx.alloc().ioBuffer(text.text().length());
+            buf.writeCharSequence(text.text(), StandardCharsets.ISO_8859_1);
+            out.add(buf);
         } else {
             throw new EncoderException("unknown reply type: " + msg.getClass().getName());
         }
@@ -84,7 +90,7 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
         for (int i = 0; i < values.size(); i++) {
             Value v = values.get(i);
             if (!Wire.validKey(v.key(), Integer.MAX_VALUE)) {
-                throw new EncoderException("a key with a space or control character: " + Keys.toString(v.key()));
+                throw new EncoderException("a key with a space, LF or NUL: " + Keys.toString(v.key()));
             }
             int length = v.data().readableBytes();
             size += VALUE_SP.length + v.key().length + 1 + Decimal.length(Integer.toUnsignedLong(v.flags()))

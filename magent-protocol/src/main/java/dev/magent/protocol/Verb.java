@@ -27,6 +27,15 @@ public enum Verb {
     STATS("stats", Intent.ADMIN, false),
     VERBOSITY("verbosity", Intent.ADMIN, true),
     QUIT("quit", Intent.ADMIN, false),
+    // The server's own settings and housekeeping ({@link ServerCommand}): a proxy broadcasts or refuses them.
+    SLABS("slabs", Intent.ADMIN, true),
+    CACHE_MEMLIMIT("cache_memlimit", Intent.ADMIN, true),
+    LRU_CRAWLER("lru_crawler", Intent.ADMIN, false),
+    LRU("lru", Intent.ADMIN, true),
+    EXTSTORE("extstore", Intent.ADMIN, true),
+    WATCH("watch", Intent.ADMIN, true),
+    SHUTDOWN("shutdown", Intent.ADMIN, false),
+    REFRESH_CERTS("refresh_certs", Intent.ADMIN, true),
     /** Meta get ({@code mg}); the text codecs carry it client-side so a proxy can read flags and TTL. */
     MG("mg", Intent.READ, false),
     /** A proxy's own administrative command ({@link AdminCommand}); its wire name is the decoder's prefix. */

@@ -29,6 +29,7 @@ final class Wire {
     static final byte[] CLIENT_ERROR = ascii("CLIENT_ERROR");
     static final byte[] SERVER_ERROR = ascii("SERVER_ERROR");
     static final byte[] END_CRLF = ascii("END\r\n");
+    static final byte[] PREFIX = ascii("PREFIX");
 
     /** The meta reply codes: two letters each. */
     static final String[] META_CODES = {"VA", "HD", "EN", "NF", "NS", "EX", "MN"};
@@ -41,16 +42,18 @@ final class Wire {
     }
 
     /**
-     * Whether a key is acceptable: 1 to {@code maxLength} bytes, none of them a control character or a space
-     * (protocol.txt: "the key must not include control characters or whitespace"). memcached itself only
-     * enforces the length; see docs/protocol.md for why a proxy is stricter.
+     * Whether a key is acceptable: 1 to {@code maxLength} bytes, none of them a space, LF or NUL. That is
+     * what memcached takes: its tokenizer splits on spaces only, a line ends at LF (a CR just before it is
+     * dropped, one inside the line is kept, so a key may hold a CR), and it reads a line as a C string, so
+     * a NUL ends it (the {@link LineTokens} do the same). Every other byte, control characters and bytes
+     * above 0x7F included, is part of a key; memcaslap's generated keys need that.
      */
     static boolean validKey(byte[] key, int maxLength) {
         if (key.length == 0 || key.length > maxLength) {
             return false;
         }
         for (byte b : key) {
-            if ((b & 0xFF) <= SP || b == 0x7F) {
+            if (b == SP || b == LF || b == 0) {
                 return false;
             }
         }

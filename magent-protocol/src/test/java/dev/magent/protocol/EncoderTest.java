@@ -63,6 +63,14 @@ class EncoderTest {
         assertEquals("stats detail dump\r\n", command(new StatsCommand("detail dump")));
         assertEquals("verbosity 1\r\n", command(new VerbosityCommand(1, false)));
         assertEquals("verbosity 0 noreply\r\n", command(new VerbosityCommand(0, true)));
+        assertEquals("slabs automove 1\r\n", command(new ServerCommand(Verb.SLABS, List.of("automove", "1"), false)));
+        assertEquals("cache_memlimit 100 noreply\r\n",
+                command(new ServerCommand(Verb.CACHE_MEMLIMIT, List.of("100", "noreply"), true)));
+        assertEquals("cache_memlimit 100\r\n",
+                command(new ServerCommand(Verb.CACHE_MEMLIMIT, List.of("100", "noreply"), true).withReply()));
+        assertEquals("watch\r\n", command(new ServerCommand(Verb.WATCH, List.of(), false)));
+        // key bytes memcached takes: control characters, DEL and bytes above 0x7F
+        assertEquals("get \u0001\u001f\u007f\u00ff\r\n", command(RetrievalCommand.get(k("\u0001\u001f\u007f\u00ff"))));
         assertEquals("mg k v f t\r\n", command(new MetaGetCommand(k("k"), List.of("v", "f", "t"))));
         assertEquals("mg k\r\n", command(new MetaGetCommand(k("k"), List.of())));
     }
@@ -100,6 +108,10 @@ class EncoderTest {
         for (String code : List.of("NF", "NS", "EX", "MN")) {
             assertEquals(code + "\r\n", reply(new MetaReply(code, List.of(), null)));
         }
+        assertEquals("RESET\r\n", reply(TextReply.RESET));
+        assertEquals("ERROR: shutdown not enabled\r\n", reply(TextReply.line("ERROR: shutdown not enabled")));
+        assertEquals("PREFIX a get 1 hit 0 set 0 del 0\r\nEND\r\n",
+                reply(new TextReply("PREFIX a get 1 hit 0 set 0 del 0\r\nEND\r\n")));
     }
 
     @Test
@@ -174,7 +186,7 @@ class EncoderTest {
         ByteBuf value = Harness.unpooled("v");
         EmbeddedChannel ch = new EmbeddedChannel(new CommandEncoder());
         for (Object bad : List.of(StorageCommand.set(k("a b"), 0, 0, value), RetrievalCommand.get(k("a\r\nflush_all")),
-                new DeleteCommand(k(""), false), new StatsCommand("x\r\nflush_all"),
+                new DeleteCommand(k(""), false), new StatsCommand("x\r\nflush_all"), RetrievalCommand.get(k("a\u0000b")),
                 new MetaGetCommand(k("a"), List.of("v t")), new AdminCommand(List.of("reload")))) {
             String what = describe(bad);
             assertThrows(EncoderException.class, () -> ch.writeOutbound(bad), what);
@@ -219,7 +231,10 @@ class EncoderTest {
                 new ValuesReply(List.of(new Value(k("a"), 1, bytes("x\r\n"), 77), new Value(k("b"), 0, bytes(""), Value.NO_CAS))),
                 new NumberReply(-1L), new VersionReply("1.6.18"), new StatsReply(List.of(new Stat("a", "b c"))),
                 ErrorReply.UNKNOWN_COMMAND, ErrorReply.BAD_DATA_CHUNK, ErrorReply.server("oops"),
-                new MetaReply("VA", List.of("t-1", "f0"), bytes("hi")), new MetaReply("NF", List.of(), null)};
+                new MetaReply("VA", List.of("t-1", "f0"), bytes("hi")), new MetaReply("NF", List.of(), null),
+                TextReply.RESET, TextReply.line("NOSPARE source class has no spare pages"),
+                new TextReply("PREFIX a get 1 hit 0 set 0 del 0\r\nEND\r\n"),
+                new ValuesReply(List.of(new Value(k("\u0001\u007f\u00fe"), 0, bytes("k"), Value.NO_CAS)))};
         List<String> expected = new ArrayList<>();
         for (Object r : replies) {
             expected.add(describe(r));

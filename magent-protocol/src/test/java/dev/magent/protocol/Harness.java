@@ -113,6 +113,10 @@ final class Harness {
             return "MG " + s(m.key()) + " " + m.flags();
         } else if (o instanceof AdminCommand a) {
             return "ADMIN " + a.arguments();
+        } else if (o instanceof ServerCommand sc) {
+            return sc.verb() + " " + sc.arguments() + (sc.noreply() ? " noreply" : "");
+        } else if (o instanceof TextReply t) {
+            return "TEXT " + t.text().replace("\r\n", "|");
         } else if (o instanceof ProtocolError e) {
             return "ERR<" + line(e.reply()) + ">" + (e.closeConnection() ? " close" : "") + (e.silent() ? " silent" : "");
         } else if (o instanceof ErrorReply e) {

@@ -20,6 +20,32 @@ class ReplyDecoderTest {
     }
 
     @Test
+    void adminAnswersAndDetailDump() {
+        // as memcached 1.6.18 answers stats reset, slabs reassign, cache_memlimit, lru_crawler and lru
+        assertEquals(List.of("TEXT RESET|", "TEXT NOSPARE source class has no spare pages|",
+                        "TEXT SAME src and dst class are identical|", "TEXT BUSY currently processing reassign request|",
+                        "TEXT BADCLASS invalid class id|", "TEXT NOTSTARTED no items to crawl|",
+                        "TEXT MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m|",
+                        "TEXT MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes|",
+                        "reply ERROR hot and warm pcts must not exceed 80"),
+                d("RESET\r\nNOSPARE source class has no spare pages\r\nSAME src and dst class are identical\r\n"
+                        + "BUSY currently processing reassign request\r\nBADCLASS invalid class id\r\n"
+                        + "NOTSTARTED no items to crawl\r\nMEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+                        + "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
+                        + "ERROR hot and warm pcts must not exceed 80\r\n"));
+        assertEquals(List.of("TEXT PREFIX foo get 1 hit 1 set 1 del 1|PREFIX bar get 1 hit 0 set 0 del 0|END|", "OK"),
+                d("PREFIX foo get 1 hit 1 set 1 del 1\r\nPREFIX bar get 1 hit 0 set 0 del 0\r\n", "END\r\nOK\r\n"));
+        // an empty dump is a bare END, as an empty get
+        assertEquals(List.of("VALUES"), d("END\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unexpected line inside a PREFIX reply: 'OK'> close"),
+                d("PREFIX foo get 1 hit 1 set 1 del 1\r\nOK\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: STAT line inside a PREFIX reply: 'STAT a b'> close"),
+                d("PREFIX foo get 1 hit 1 set 1 del 1\r\nSTAT a b\r\nEND\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VALUE line inside a PREFIX reply: 'VALUE a 0 1'> close"),
+                d("PREFIX foo get 1 hit 1 set 1 del 1\r\nVALUE a 0 1\r\nx\r\nEND\r\n"));
+    }
+
+    @Test
     void everyReply() {
         assertEquals(List.of("STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED", "OK"),
                 d("STORED\r\nNOT_STORED\r\nEXISTS\r\nNOT_FOUND\r\nDELETED\r\nTOUCHED\r\nOK\r\n"));
@@ -72,7 +98,7 @@ class ReplyDecoderTest {
         assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: not an unsigned 64-bit number: '18446744073709551616'> close"),
                 d("18446744073709551616\r\n"));
         assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: empty reply line: ''> close"), d("\r\nSTORED\r\n"));
-        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'RESET'> close"), d("RESET\r\n"));
+        assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'RESETS'> close"), d("RESETS\r\n"));
         assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'XX 1'> close"), d("XX 1\r\n"));
         assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: VA line with bad size: 'VA x'> close"), d("VA x\r\n"));
         assertEquals(List.of("ERR<SERVER_ERROR unparsable reply: unknown reply: 'a?b'> close"), d("a\u0000b\r\n"));
