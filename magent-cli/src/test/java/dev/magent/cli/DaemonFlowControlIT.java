@@ -1,5 +1,7 @@
 package dev.magent.cli;
 
+import static dev.magent.core.ReplyReader.line;
+import static dev.magent.core.ReplyReader.retrieval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -84,33 +86,6 @@ class DaemonFlowControlIT {
         return s;
     }
 
-    private static String line(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1) {
-            if (c == '\n') {
-                int n = sb.length();
-                return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
-            }
-            sb.append((char) c);
-        }
-        throw new IOException("connection closed after: " + sb);
-    }
-
-    /** One retrieval reply: the value, null on a miss, or "!" and the unexpected line. */
-    private static String retrieval(InputStream in) throws IOException {
-        String first = line(in);
-        if (first.equals("END")) {
-            return null;
-        }
-        if (!first.startsWith("VALUE ")) {
-            return "!" + first;
-        }
-        String value = line(in);
-        String end = line(in);
-        return end.equals("END") ? value : "!" + end;
-    }
-
     private String call(String request) throws IOException {
         try (Socket s = connect()) {
             s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
@@ -119,8 +94,13 @@ class DaemonFlowControlIT {
     }
 
     private Map<String, String> stats() throws IOException {
+        return stats(port);
+    }
+
+    private static Map<String, String> stats(int port) throws IOException {
         Map<String, String> m = new HashMap<>();
-        try (Socket s = connect()) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(60_000);
             s.getOutputStream().write("stats\r\n".getBytes(StandardCharsets.US_ASCII));
             InputStream in = new BufferedInputStream(s.getInputStream());
             String l;
@@ -162,54 +142,22 @@ class DaemonFlowControlIT {
         return request.repeat(times).getBytes(StandardCharsets.US_ASCII);
     }
 
-    @Test
-    void sixConcurrentDeepPipelinesGetEveryValue() throws Exception {
-        startMagent();
-        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
-        ExecutorService pool = Executors.newFixedThreadPool(6);
-        try {
-            List<Future<Integer>> values = new ArrayList<>();
-            for (int t = 0; t < 6; t++) {
-                values.add(pool.submit(() -> {
-                    int ok = 0;
-                    try (Socket s = connect()) {
-                        InputStream in = new BufferedInputStream(s.getInputStream(), 1 << 16);
-                        sendInBackground(s, repeat("get k\r\n", 10_000));
-                        for (int i = 0; i < 10_000; i++) {
-                            if ("v".equals(retrieval(in))) {
-                                ok++;
-                            }
-                        }
-                    }
-                    return ok;
-                }));
-            }
-            int total = 0;
-            for (Future<Integer> f : values) {
-                total += f.get(180, TimeUnit.SECONDS);
-            }
-            assertEquals(60_000, total, "values of 60,000 gets");
-        } finally {
-            pool.shutdownNow();
-        }
-        assertEquals("0", stats().get("unavailable_errors"));
-        assertEveryServerUp();
-    }
-
-    @Test
-    void aThousandConnectionsEachPipeliningAThousandGets() throws Exception {
-        startMagent();
-        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
+    /**
+     * Opens {@code connections} connections, pipelines {@code getsEach} gets of k on each (all at once, from
+     * writer threads), reads them with {@code threads} readers; returns how many replies were k's value.
+     */
+    private int valuesFromPipelines(int connections, int threads, int getsEach) throws Exception {
         List<Socket> conns = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(20);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
-            for (int i = 0; i < 1000; i++) {
+            for (int i = 0; i < connections; i++) {
                 conns.add(connect());
             }
-            byte[] requests = repeat("get k\r\n", 1000);
+            byte[] requests = repeat("get k\r\n", getsEach);
             List<Future<Integer>> values = new ArrayList<>();
-            for (int t = 0; t < 20; t++) {
-                List<Socket> mine = conns.subList(t * 50, (t + 1) * 50);
+            int perThread = connections / threads;
+            for (int t = 0; t < threads; t++) {
+                List<Socket> mine = conns.subList(t * perThread, (t + 1) * perThread);
                 values.add(pool.submit(() -> {
                     for (Socket s : mine) {
                         sendInBackground(s, requests);
@@ -217,7 +165,7 @@ class DaemonFlowControlIT {
                     int ok = 0;
                     for (Socket s : mine) {
                         InputStream in = new BufferedInputStream(s.getInputStream(), 1 << 14);
-                        for (int i = 0; i < 1000; i++) {
+                        for (int i = 0; i < getsEach; i++) {
                             if ("v".equals(retrieval(in))) {
                                 ok++;
                             }
@@ -230,13 +178,69 @@ class DaemonFlowControlIT {
             for (Future<Integer> f : values) {
                 total += f.get(300, TimeUnit.SECONDS);
             }
-            assertEquals(1_000_000, total, "values of 1,000,000 gets");
+            return total;
         } finally {
             pool.shutdownNow();
             for (Socket s : conns) {
                 s.close();
             }
         }
+    }
+
+    @Test
+    void thirtyThousandPipelinedGetsAllAnswered() throws Exception {
+        startMagent();
+        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
+        assertEquals(30_000, valuesFromPipelines(1, 1, 30_000), "values of 30,000 gets");
+        assertEquals("0", stats().get("unavailable_errors"));
+        assertEveryServerUp();
+    }
+
+    @Test
+    void thirtyThousandPipelinedNoreplySetsAllStoredOnMainAndBackup() throws Exception {
+        startMagent();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 30_000; i++) {
+            sb.append("set nr").append(i).append(" 0 0 1 noreply\r\nx\r\n");
+        }
+        sb.append("version\r\n");
+        try (Socket s = connect()) {
+            sendInBackground(s, sb.toString().getBytes(StandardCharsets.US_ASCII));
+            String version = line(new BufferedInputStream(s.getInputStream()));
+            assertTrue(version.startsWith("VERSION "), version);
+        }
+        // version is answered after every set before it was answered by its main; the backup may lag
+        long onMains = Long.parseLong(stats(servers.get(0).port()).get("curr_items"))
+                + Long.parseLong(stats(servers.get(1).port()).get("curr_items"));
+        assertEquals(30_000, onMains, "keys on the mains");
+        MemcachedProcess.await("30,000 keys on the backup", java.time.Duration.ofSeconds(30),
+                () -> backupItems() == 30_000);
+        assertEquals("0", stats().get("unavailable_errors"));
+        assertEveryServerUp();
+    }
+
+    private long backupItems() {
+        try {
+            return Long.parseLong(stats(servers.get(2).port()).get("curr_items"));
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    @Test
+    void sixConcurrentDeepPipelinesGetEveryValue() throws Exception {
+        startMagent();
+        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
+        assertEquals(60_000, valuesFromPipelines(6, 6, 10_000), "values of 6 x 10,000 gets");
+        assertEquals("0", stats().get("unavailable_errors"));
+        assertEveryServerUp();
+    }
+
+    @Test
+    void aThousandConnectionsEachPipeliningAThousandGets() throws Exception {
+        startMagent();
+        assertEquals("STORED", call("set k 0 0 1\r\nv\r\n"));
+        assertEquals(1_000_000, valuesFromPipelines(1000, 20, 1000), "values of 1,000 x 1,000 gets");
         assertEquals("0", stats().get("unavailable_errors"));
         assertEveryServerUp();
     }

@@ -280,6 +280,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Lo
                 + " bytes of them not yet taken by the socket" + (active ? "" : ", still connecting") + ")";
     }
 
+    /** Its flow-control state, for debug logs and tests (read off its loop: a snapshot, not exact). */
+    @Override
+    public String toString() {
+        return "connection to " + server.address() + ": " + size + " waiting, holding " + held.size()
+                + (active ? "" : ", connecting") + (closed ? ", closed" : "")
+                + (channel != null && !channel.isWritable() ? ", unwritable" : "") + waiting();
+    }
+
     /** Closes the connection on purpose (shutdown, pool trimming); outstanding requests fail. */
     void close() {
         if (!closed) {

@@ -192,6 +192,18 @@ final class BackendPool {
         return connection;
     }
 
+    /** Its connections' flow-control states, for debug logs and tests. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        for (BackendConnection c : slots) {
+            if (c != null) {
+                sb.append(c).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
     /** Closes every connection; outstanding requests fail with a shutdown error. */
     void close() {
         for (int i = 0; i < slots.length; i++) {

@@ -363,6 +363,16 @@ final class ClientHandler extends ChannelInboundHandlerAdapter
         ctx.close();
     }
 
+    /** Its flow-control state, for debug logs and tests (read off its loop: a snapshot, not exact). */
+    @Override
+    public String toString() {
+        return "client " + (ctx == null ? "?" : ctx.channel().remoteAddress()) + " in flight " + slots.size()
+                + "/" + window + ", backlog " + backlog.size() + ", held by " + holds
+                + (readPaused ? ", paused" : "") + (ctx != null && !ctx.channel().isWritable() ? ", unwritable" : "")
+                + (ctx != null && !ctx.channel().config().isAutoRead() ? ", not reading" : "")
+                + (closing ? ", closing" : "");
+    }
+
     /** A place in the reply order, filled when the reply arrives. */
     private final class Slot implements Completion {
         private final boolean closeAfter;

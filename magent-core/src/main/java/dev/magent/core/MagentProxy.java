@@ -405,4 +405,16 @@ public final class MagentProxy implements AutoCloseable {
         String v = MagentProxy.class.getPackage().getImplementationVersion();
         return v != null ? v : "0.1.0-SNAPSHOT";
     }
+
+    /** Every client's and backend connection's flow-control state: for debugging a stalled client. */
+    String flowState() {
+        StringBuilder sb = new StringBuilder();
+        runtime.forEachClient(c -> sb.append(c).append('\n'));
+        for (LoopContext loop : loops) {
+            for (BackendPool pool : loop.pools()) {
+                sb.append(pool);
+            }
+        }
+        return sb.toString();
+    }
 }

@@ -87,6 +87,10 @@ final class ProxyRuntime {
         clients.add(c);
     }
 
+    void forEachClient(java.util.function.Consumer<ClientHandler> action) {
+        clients.forEach(action);
+    }
+
     void clientClosed(ClientHandler c) {
         clients.remove(c);
     }
