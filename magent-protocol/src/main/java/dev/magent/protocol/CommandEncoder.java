@@ -25,6 +25,7 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
     private static final byte[][] VERB_SP = new byte[Verb.values().length][];
     private static final byte[] VERSION_LINE = Wire.ascii("version\r\n");
     private static final byte[] QUIT_LINE = Wire.ascii("quit\r\n");
+    private static final byte[] MN_LINE = Wire.ascii("mn\r\n");
 
     static {
         for (Verb verb : Verb.values()) {
@@ -109,6 +110,8 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
                 buf.writeCharSequence(args, StandardCharsets.ISO_8859_1);
             }
             out.add(end(buf, false)); // a noreply is one of the words
+        } else if (msg instanceof MetaCommand meta) {
+            encodeMeta(ctx, meta, out);
         } else if (msg instanceof AdminCommand) {
             throw new EncoderException("an AdminCommand is the proxy's own, never sent to memcached");
         } else {
@@ -190,6 +193,64 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             ByteBufUtil.writeUtf8(buf, flag);
         }
         out.add(end(buf, false));
+    }
+
+    private static void encodeMeta(ChannelHandlerContext ctx, MetaCommand meta, List<Object> out) {
+        // mn\r\n  |  mg|md|ma|me <key> <flag>*\r\n  |  ms <key> <datalen> <flag>*\r\n<data block>\r\n
+        if (meta.verb() == Verb.MN) {
+            out.add(ctx.alloc().ioBuffer(MN_LINE.length).writeBytes(MN_LINE));
+            return;
+        }
+        byte[] key = meta.key();
+        if (key.length == 0 || !oneToken(key)) {
+            throw new EncoderException("a meta key must be one non-empty token");
+        }
+        ByteBuf data = meta.value();
+        int length = data == null ? 0 : data.readableBytes();
+        boolean inline = length <= Wire.INLINE_DATA_MAX;
+        int size = key.length + (data == null ? 0 : 1 + Decimal.length(length) + 2 + (inline ? length : 0));
+        for (String flag : meta.flags()) {
+            if (flag.isEmpty() || !Wire.oneLine(flag) || flag.indexOf(' ') >= 0) {
+                throw new EncoderException("a meta flag must be one word: '" + flag + "'");
+            }
+            size += 1 + flag.length();
+        }
+        ByteBuf text = line(ctx, meta.verb(), size, false);
+        try {
+            text.writeBytes(key);
+            if (data != null) {
+                text.writeByte(Wire.SP);
+                Decimal.write(text, length);
+            }
+            for (String flag : meta.flags()) {
+                text.writeByte(Wire.SP);
+                // flags are read as ISO-8859-1, one char per byte: written back the same way
+                text.writeCharSequence(flag, StandardCharsets.ISO_8859_1);
+            }
+            end(text, false);
+            if (data != null) {
+                if (inline) {
+                    text.writeBytes(data, data.readerIndex(), length);
+                } else {
+                    out.add(text.readRetainedSlice(text.readableBytes()));
+                    out.add(data.retainedDuplicate());
+                }
+                text.writeBytes(Wire.CRLF);
+            }
+            out.add(text.retain());
+        } finally {
+            text.release();
+        }
+    }
+
+    /** Whether a key can be written as one token: memcached splits on spaces and ends lines at LF. */
+    private static boolean oneToken(byte[] key) {
+        for (byte b : key) {
+            if (b == Wire.SP || b == Wire.CR || b == Wire.LF) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A buffer for a line of {@code argumentsLength} bytes of arguments, holding "<verb> " already. */

@@ -156,7 +156,7 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
     }
 
     private static void encodeMeta(ChannelHandlerContext ctx, MetaReply meta, List<Object> out) {
-        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n
+        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n  |  ME <key> <k>=<v>*\r\n
         boolean hasData = meta.code().equals("VA");
         if (meta.code().length() != 2 || !Wire.oneLine(meta.code()) || meta.code().indexOf(' ') >= 0) {
             throw new EncoderException("not a meta reply code: '" + meta.code() + "'");
@@ -170,7 +170,7 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
             if (flag.isEmpty() || flag.indexOf(' ') >= 0) {
                 throw new EncoderException("a meta flag must be one word: '" + flag + "'");
             }
-            size += 1 + ByteBufUtil.utf8Bytes(flag);
+            size += 1 + flag.length();
         }
         ByteBuf text = ctx.alloc().ioBuffer(size);
         try {
@@ -181,7 +181,9 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
             }
             for (String flag : meta.flags()) {
                 text.writeByte(Wire.SP);
-                ByteBufUtil.writeUtf8(text, flag);
+                // the reply decoder reads flags (and me's key) as ISO-8859-1, one char per byte: a key
+                // returned by k may hold any byte, so they are written back the same way, not as UTF-8
+                text.writeCharSequence(flag, StandardCharsets.ISO_8859_1);
             }
             text.writeBytes(Wire.CRLF);
             if (hasData) {
