@@ -243,6 +243,69 @@ class MetaProtocolIT {
         }
     }
 
+    @Test
+    void aPipelineMixingTextAndMetaOnTheSameKeysKeepsItsOrder() throws Exception {
+        // one write holding 400 requests on three keys, text and meta, raw and base64 (YWJj is "abc"): any
+        // reordering between the two protocols' requests for a key would change some reply
+        java.util.Random random = new java.util.Random(42);
+        String[] forms = {"abc", "YWJj b", "def", "ZGVm b", "ghi"};
+        StringBuilder pipeline = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            String form = forms[random.nextInt(forms.length)];
+            String raw = form.startsWith("YWJj") ? "abc" : form.startsWith("ZGVm") ? "def" : form;
+            String meta = form.split(" ")[0] + (form.endsWith(" b") ? " b" : "");
+            String v = Integer.toString(i);
+            pipeline.append(switch (random.nextInt(10)) {
+                case 0 -> "set " + raw + " 0 0 " + v.length() + "\r\n" + v + "\r\n";
+                case 1 -> "ms " + meta + " " + v.length() + " T0\r\n" + v + "\r\n";
+                case 2 -> "ms " + meta + " 1 MA q\r\n" + (i % 10) + "\r\n";
+                case 3 -> "get " + raw + "\r\n";
+                case 4 -> "mg " + meta + " v q k\r\n";
+                case 5 -> "md " + meta + " q\r\n";
+                case 6 -> "delete " + raw + "\r\n";
+                case 7 -> "ma " + meta + " N0 J1 v\r\n";
+                case 8 -> "incr " + raw + " 3\r\n";
+                default -> "append " + raw + " 0 0 1\r\nx\r\n";
+            });
+        }
+        String expected;
+        try (MemcachedProcess lone = MemcachedProcess.start(); MetaClient direct = new MetaClient(lone.port())) {
+            expected = direct.exchange(pipeline.toString());
+        }
+        try (MetaClient c = new MetaClient(ProxyFixture.port(proxy))) {
+            assertEquals(expected, c.exchange(pipeline.toString()));
+        }
+    }
+
+    @Test
+    void touchingMgUpdatesTheBackupsTtl() throws Exception {
+        try (MetaClient c = new MetaClient(ProxyFixture.port(proxy)); MetaClient onBackup = new MetaClient(backup.port())) {
+            assertEquals("HD\r\n", c.call("ms tkey 1 T100\r\nx\r\n"));
+            assertEquals("VA 1 t5000\r\nx\r\n", c.call("mg tkey v T5000 t\r\n").replaceAll("t4999", "t5000"));
+            await("the backup's TTL touched", Duration.ofSeconds(5), () -> {
+                try {
+                    return onBackup.call("mg tkey t\r\n").matches("HD t(4999|5000)\r\n");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    @Test
+    void aCounterTheMainLostIsAnsweredByTheBackupAndRefilled() throws Exception {
+        MemcachedProcess main = mainOf("lost");
+        try (MetaClient c = new MetaClient(ProxyFixture.port(proxy)); MetaClient onBackup = new MetaClient(backup.port());
+             MetaClient onMain = new MetaClient(main.port())) {
+            assertEquals("HD\r\n", onBackup.call("ms lost 2 T0\r\n41\r\n"));
+            assertEquals("VA 2 O1\r\n42\r\n", c.call("ma lost v O1\r\n"));
+            awaitCall(onMain, "mg lost v\r\n", "VA 2\r\n42\r\n");
+            assertEquals("VA 2\r\n42\r\n", onBackup.call("mg lost v\r\n"));
+            assertEquals("HD\r\n", c.call("ma lost\r\n"));
+            assertEquals("VA 2\r\n43\r\n", onMain.call("mg lost v\r\n"));
+        }
+    }
+
     private MemcachedProcess mainOf(String key) {
         return cluster.mains.get(ClusterObserver.mainIndex(cluster.mains, key));
     }
