@@ -38,6 +38,11 @@ final class MetaRoutes {
     private static final MetaReply NOOP_REPLY = new MetaReply("MN", List.of(), null);
     /** What the backup is asked for to refill a main after a miss: value, client flags, remaining TTL. */
     private static final List<String> REFILL_READ = List.of("v", "f", "t");
+    /**
+     * Flags an ma may carry for magent to add {@code v}: memcached refuses 20 tokens or more, and the
+     * client's own request must not be refused because of magent's flag (without it, no reconciling).
+     */
+    private static final int MAX_FLAGS = 17;
 
     private final Router router;
     private final ProxyStats stats;
@@ -403,7 +408,7 @@ final class MetaRoutes {
      */
     private void arithmetic(MetaCommand c, Cluster cluster, boolean readRepair, Completion sink) {
         MetaCommand cmd = c.without("q");
-        if (!cmd.has('v')) {
+        if (!cmd.has('v') && cmd.flags().size() < MAX_FLAGS) {
             cmd = cmd.with("v");
         }
         Completion client = answer(c, sink);

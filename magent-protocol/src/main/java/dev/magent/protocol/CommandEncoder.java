@@ -203,14 +203,16 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         }
         byte[] key = meta.key();
         if (key.length == 0 || !oneToken(key)) {
-            throw new EncoderException("a meta key must be one non-empty token");
+            throw new EncoderException("a meta key must be one non-empty token without NUL");
         }
         ByteBuf data = meta.value();
         int length = data == null ? 0 : data.readableBytes();
         boolean inline = length <= Wire.INLINE_DATA_MAX;
         int size = key.length + (data == null ? 0 : 1 + Decimal.length(length) + 2 + (inline ? length : 0));
         for (String flag : meta.flags()) {
-            if (flag.isEmpty() || !Wire.oneLine(flag) || flag.indexOf(' ') >= 0) {
+            // a CR inside a token is part of it for memcached, as it was for the decoder: only LF, space and
+            // NUL (which ends memcached's line) could change how memcached splits what is forwarded
+            if (flag.isEmpty() || flag.indexOf('\n') >= 0 || flag.indexOf(' ') >= 0 || flag.indexOf('\0') >= 0) {
                 throw new EncoderException("a meta flag must be one word: '" + flag + "'");
             }
             size += 1 + flag.length();
@@ -243,10 +245,13 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         }
     }
 
-    /** Whether a key can be written as one token: memcached splits on spaces and ends lines at LF. */
+    /**
+     * Whether a key can be written as one token: memcached splits on spaces, ends lines at LF and reads them
+     * as C strings (a NUL ends them); a CR inside a token is part of it.
+     */
     private static boolean oneToken(byte[] key) {
         for (byte b : key) {
-            if (b == Wire.SP || b == Wire.CR || b == Wire.LF) {
+            if (b == Wire.SP || b == Wire.LF || b == 0) {
                 return false;
             }
         }

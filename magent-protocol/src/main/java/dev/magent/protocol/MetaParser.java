@@ -1,7 +1,8 @@
 package dev.magent.protocol;
 
 import io.netty.buffer.Unpooled;
-import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -61,13 +62,17 @@ final class MetaParser {
      * {@code ms} with a placeholder empty value: read {@link #dataLength()} bytes and CRLF next), or null
      * with {@link #error()} set.
      */
-    MetaCommand parse(LineTokens t) {
+    MetaCommand parse(LineTokens tokens) {
         error = null;
         swallow = 0;
         dataLength = 0;
         routingKey = null;
-        char second = t.string(0).charAt(1);
-        int n = t.count() + 1; // memcached counts an end-of-line token too
+        String[] t = words(tokens);
+        if (t.length == 0 || t[0].length() != 2) {
+            return fail(ErrorReply.UNKNOWN_COMMAND); // "m\0...": memcached sees "m"
+        }
+        char second = t[0].charAt(1);
+        int n = t.length + 1; // memcached counts an end-of-line token too
         switch (second) {
             case 'n':
                 return MetaCommand.NOOP; // mn ignores whatever follows it
@@ -84,7 +89,7 @@ final class MetaParser {
         if (n < 3) {
             return fail(ErrorReply.UNKNOWN_COMMAND); // WANT_TOKENS_MIN(ntokens, 3)
         }
-        if (t.length(1) > limits.maxKeyLength()) {
+        if (t[1].length() > limits.maxKeyLength()) {
             return fail(BAD_FORMAT);
         }
         Verb verb = switch (second) {
@@ -103,7 +108,7 @@ final class MetaParser {
             }
             // ms <key> <datalen> <flag>*: memcached parses the length into an int32, truncating
             long[] parsed = new long[1];
-            if (!number(t.string(2), 0, true, parsed)) {
+            if (!number(t[2], 0, true, parsed)) {
                 return fail(BAD_FORMAT);
             }
             int length = (int) parsed[0];
@@ -123,21 +128,21 @@ final class MetaParser {
             }
             return fail(verb == Verb.MG ? flagError : INVALID_OR_DUPLICATE);
         }
-        byte[] key = t.bytes(1);
-        List<String> flags = flags(t, firstFlag);
+        byte[] key = bytes(t[1]);
+        List<String> flags = t.length == firstFlag ? List.of() : List.of(t).subList(firstFlag, t.length);
         return new MetaCommand(verb, key, routingKey != null ? routingKey : key, flags,
                 verb == Verb.MS ? Unpooled.EMPTY_BUFFER : null);
     }
 
     /** {@code me <key> [b]}: only a {@code b} right after the key counts; anything else is ignored. */
-    private MetaCommand debug(LineTokens t) {
-        if (t.count() < 2 || t.length(1) > limits.maxKeyLength()) {
+    private MetaCommand debug(String[] t) {
+        if (t.length < 2 || t[1].length() > limits.maxKeyLength()) {
             return fail(BAD_FORMAT);
         }
-        byte[] key = t.bytes(1);
+        byte[] key = bytes(t[1]);
         byte[] routing = key;
         List<String> flags = List.of();
-        if (t.count() >= 3 && t.length(2) == 1 && t.string(2).charAt(0) == 'b') {
+        if (t.length >= 3 && t[2].equals("b")) {
             routing = Base64Keys.decode(key);
             if (routing == null) {
                 return fail(BAD_FORMAT);
@@ -152,14 +157,14 @@ final class MetaParser {
      * 126) and an unknown flag stop the scan at once; other problems are noted and the scan goes on, a
      * later problem's message replacing an earlier one.
      */
-    private ErrorReply preparse(LineTokens t, int from) {
+    private ErrorReply preparse(String[] t, int from) {
         long seenLow = 0;
         long seenHigh = 0;
         boolean hasError = false;
         ErrorReply message = null;
         long[] parsed = new long[1];
-        for (int i = from; i < t.count(); i++) {
-            String token = t.string(i);
+        for (int i = from; i < t.length; i++) {
+            String token = t[i];
             int o = token.charAt(0);
             boolean seen = o < 64 ? (seenLow & (1L << o)) != 0 : o < 127 && (seenHigh & (1L << (o - 64))) != 0;
             if (o >= 127 || seen) {
@@ -172,7 +177,7 @@ final class MetaParser {
             }
             switch (o) {
                 case 'b' -> {
-                    routingKey = Base64Keys.decode(t.bytes(1));
+                    routingKey = Base64Keys.decode(bytes(t[1]));
                     if (routingKey == null) {
                         message = DECODING_KEY;
                         hasError = true;
@@ -220,16 +225,31 @@ final class MetaParser {
         return hasError ? (message != null ? message : BAD_FORMAT) : null;
     }
 
-    private static List<String> flags(LineTokens t, int from) {
-        int n = t.count() - from;
-        if (n <= 0) {
-            return List.of();
+    /**
+     * The line's tokens as text (one char per byte), up to the first NUL byte: memcached reads a line as a C
+     * string, so a NUL ends it there, and what follows it is never seen (nor forwarded).
+     */
+    private static String[] words(LineTokens tokens) {
+        int n = tokens.count();
+        String[] words = new String[n];
+        for (int i = 0; i < n; i++) {
+            String w = tokens.string(i);
+            int nul = w.indexOf('\0');
+            if (nul == 0) {
+                return Arrays.copyOf(words, i);
+            }
+            if (nul > 0) {
+                String[] cut = Arrays.copyOf(words, i + 1);
+                cut[i] = w.substring(0, nul);
+                return cut;
+            }
+            words[i] = w;
         }
-        List<String> flags = new ArrayList<>(n);
-        for (int i = from; i < t.count(); i++) {
-            flags.add(t.string(i));
-        }
-        return flags;
+        return words;
+    }
+
+    private static byte[] bytes(String word) {
+        return word.getBytes(StandardCharsets.ISO_8859_1);
     }
 
     private MetaCommand fail(ErrorReply reply) {

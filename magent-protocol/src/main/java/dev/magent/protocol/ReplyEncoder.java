@@ -166,9 +166,10 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
         }
         int size = 2 + 2 + (hasData ? 1 + Decimal.length(meta.data().readableBytes()) + 2 : 0);
         for (String flag : meta.flags()) {
-            requireOneLine(flag);
-            if (flag.isEmpty() || flag.indexOf(' ') >= 0) {
-                throw new EncoderException("a meta flag must be one word: '" + flag + "'");
+            // a CR inside a returned key is memcached's own byte (lines end at LF): only LF and space would
+            // break the framing
+            if (flag.isEmpty() || flag.indexOf(' ') >= 0 || flag.indexOf('\n') >= 0) {
+                throw new EncoderException("a meta flag must be one word: '" + flag.replace("\n", "\\n") + "'");
             }
             size += 1 + flag.length();
         }

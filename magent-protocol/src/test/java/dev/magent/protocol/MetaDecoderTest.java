@@ -119,6 +119,18 @@ class MetaDecoderTest {
     }
 
     @Test
+    void aNulEndsTheLineAsInMemcached() {
+        // memcached reads the line as a C string: "mg k\0x v" is "mg k"; an ms cut short loses its length,
+        // so its data is read as a command, exactly as memcached does (nothing after the NUL is forwarded)
+        assertEquals(List.of("MG k []"), d("mg k\0x v\r\n"));
+        assertEquals(List.of("MG k [v]"), d("mg k v\0 f\r\n"));
+        assertEquals(List.of("ERR<CLIENT_ERROR bad command line format>", "ERR<ERROR>"), d("ms k\0 2\r\nhi\r\n"));
+        assertEquals(List.of("ERR<ERROR>"), d("m\0 k\r\n"));
+        // a CR inside a token is part of it, for memcached as here
+        assertEquals(List.of("MG k\rx [v]"), d("mg k\rx v\r\n"));
+    }
+
+    @Test
     void keyLengthIsCheckedOnTheWrittenKey() {
         assertEquals(List.of("ERR<CLIENT_ERROR bad command line format>"), d("mg " + "k".repeat(251) + " v\r\n"));
         assertEquals(List.of("MG " + "k".repeat(250) + " [v]"), d("mg " + "k".repeat(250) + " v\r\n"));

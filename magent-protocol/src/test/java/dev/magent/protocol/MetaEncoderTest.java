@@ -40,6 +40,7 @@ class MetaEncoderTest {
         assertEquals("ms k 0\r\n\r\n", command(new MetaCommand(Verb.MS, k("k"), k("k"), List.of(), bytes(""))));
         // a key memcached takes (any byte but space, CR, LF) goes as it is; flags byte for byte
         assertEquals("mg k\u0001\u00ff O\u00e9\r\n", command(MetaCommand.of(Verb.MG, k("k\u0001\u00ff"), List.of("O\u00e9"))));
+        assertEquals("mg k\rx v\r\r\n", command(MetaCommand.of(Verb.MG, k("k\rx"), List.of("v\r"))));
         String large = "x".repeat(5000);
         assertEquals("ms k 5000\r\n" + large + "\r\n",
                 command(new MetaCommand(Verb.MS, k("k"), k("k"), List.of(), bytes(large))));
@@ -80,7 +81,8 @@ class MetaEncoderTest {
         EmbeddedChannel ch = new EmbeddedChannel(new CommandEncoder());
         for (Object bad : List.of(new MetaCommand(Verb.MS, k("a b"), k("a b"), List.of(), value),
                 MetaCommand.of(Verb.MG, k("a\r\nflush_all"), List.of()), MetaCommand.of(Verb.MG, k(""), List.of()),
-                MetaCommand.of(Verb.MG, k("a"), List.of("v t")), MetaCommand.of(Verb.MD, k("a"), List.of("")))) {
+                MetaCommand.of(Verb.MG, k("a"), List.of("v t")), MetaCommand.of(Verb.MD, k("a"), List.of("")),
+                MetaCommand.of(Verb.MG, k("a\0"), List.of()), MetaCommand.of(Verb.MG, k("a"), List.of("v\0")))) {
             String what = describe(bad);
             assertThrows(EncoderException.class, () -> ch.writeOutbound(bad), what);
             assertNull(ch.readOutbound(), "nothing written for " + what);
