@@ -38,11 +38,10 @@ final class MetaRoutes {
     private static final MetaReply NOOP_REPLY = new MetaReply("MN", List.of(), null);
     /** What the backup is asked for to refill a main after a miss: value, client flags, remaining TTL. */
     private static final List<String> REFILL_READ = List.of("v", "f", "t");
-    /**
-     * Flags an ma may carry for magent to add {@code v}: memcached refuses 20 tokens or more, and the
-     * client's own request must not be refused because of magent's flag (without it, no reconciling).
-     */
+    /** Flags an ma may carry for magent to add {@code v}: memcached refuses 20 tokens or more. */
     private static final int MAX_FLAGS = 17;
+    /** Well below memcached's 2048-byte line limit, beyond which it closes the connection. */
+    private static final int MAX_LINE = 1536;
 
     private final Router router;
     private final ProxyStats stats;
@@ -408,7 +407,7 @@ final class MetaRoutes {
      */
     private void arithmetic(MetaCommand c, Cluster cluster, boolean readRepair, Completion sink) {
         MetaCommand cmd = c.without("q");
-        if (!cmd.has('v') && cmd.flags().size() < MAX_FLAGS) {
+        if (!cmd.has('v') && roomForOneMore(cmd)) {
             cmd = cmd.with("v");
         }
         Completion client = answer(c, sink);
@@ -464,6 +463,22 @@ final class MetaRoutes {
             client.accept(r, null);
             backupSide.whenComplete((r2, f2) -> reconcile(sent, backup, mainValue, r2, f2));
         });
+    }
+
+    /**
+     * Whether magent may add a flag to the client's command and still send memcached something it takes as
+     * the client's command: the request must never be refused because of magent's addition (without it,
+     * the copies are just not compared).
+     */
+    private static boolean roomForOneMore(MetaCommand cmd) {
+        if (cmd.flags().size() >= MAX_FLAGS) {
+            return false;
+        }
+        int length = 3 + cmd.key().length;
+        for (String f : cmd.flags()) {
+            length += 1 + f.length();
+        }
+        return length < MAX_LINE;
     }
 
     /** The backup's ma result against the main's value (null: nothing to compare): a differing copy is set. */
