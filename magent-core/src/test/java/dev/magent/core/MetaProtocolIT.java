@@ -210,6 +210,40 @@ class MetaProtocolIT {
     }
 
     @Test
+    void writesAStalledMainMissedAreHintedAndHandedOffWhenItReturns() throws Exception {
+        MemcachedProcess main = mainOf("hkey");
+        String b64 = Base64.getEncoder().encodeToString("hkey2".getBytes(StandardCharsets.US_ASCII));
+        MemcachedProcess main2 = mainOf("hkey2");
+        try (MetaClient c = new MetaClient(ProxyFixture.port(proxy))) {
+            assertEquals("HD\r\n", c.call("ms hkey 3\r\nold\r\n"));
+            assertEquals("HD\r\n", c.call("ms " + b64 + " 3 b\r\nold\r\n"));
+            main.pause();
+            if (main2 != main) {
+                main2.pause();
+            }
+            BackendServer state = ProxyFixture.server(proxy, main);
+            // the first write times out on the main and is answered by the backup; the main is then down
+            assertEquals("HD\r\n", c.call("ms hkey 3 T0\r\nnew\r\n"));
+            assertEquals("HD\r\n", c.call("ms " + b64 + " 3 b\r\nnew\r\n"));
+            assertEquals("VA 3\r\nnew\r\n", c.call("mg hkey v\r\n"));
+            assertEquals("VA 3\r\nnew\r\n", c.call("mg " + b64 + " b v\r\n"));
+            assertTrue(state.hints().contains("hkey".getBytes(StandardCharsets.US_ASCII)));
+            main.resume();
+            if (main2 != main) {
+                main2.resume();
+            }
+            BackendServer state2 = ProxyFixture.server(proxy, main2);
+            await("the mains back, their missed writes rewritten", Duration.ofSeconds(15),
+                    () -> state.state() == BackendServer.State.UP && state.hints().isEmpty()
+                            && state2.state() == BackendServer.State.UP && state2.hints().isEmpty());
+            try (MetaClient onMain = new MetaClient(main.port()); MetaClient onMain2 = new MetaClient(main2.port())) {
+                assertEquals("VA 3\r\nnew\r\n", onMain.call("mg hkey v\r\n"));
+                assertEquals("VA 3\r\nnew\r\n", onMain2.call("mg hkey2 v\r\n"));
+            }
+        }
+    }
+
+    @Test
     void aMissOnTheMainIsReadFromTheBackupAndRepaired() throws Exception {
         MemcachedProcess main = mainOf("rkey");
         try (MetaClient c = new MetaClient(ProxyFixture.port(proxy)); MetaClient onBackup = new MetaClient(backup.port());
