@@ -93,6 +93,51 @@ class MetaProtocolIT {
         }
     }
 
+    @Test
+    void aSessionWithAMainKilledHalfwayGetsMemcachedsReplies() throws Exception {
+        // first half: items on both mains (and so on the backup); second half, after one main is killed:
+        // reads, writes, arithmetic, deletes and quiet pipelines on the same keys, now served by the backup
+        // for that main's keys. No h, l or win flags: those are per-server state the backup cannot share.
+        List<String> first = new ArrayList<>();
+        List<String> second = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            String key = "half" + i;
+            first.add("ms " + key + " 2 F" + i + " T0 k O" + i + "\r\nv" + (i % 10) + "\r\n");
+            second.add("mg " + key + " v f t k s O" + i + "\r\n");
+            second.add("ms " + key + " 1 MA q\r\nx\r\n");
+            second.add("mg " + key + " v q\r\n");
+            second.add("ma n" + key + " N0 J" + i + " v t\r\n");
+            second.add("ma n" + key + " MD D2 q\r\n");
+            second.add("mg n" + key + " v\r\n");
+            second.add("md " + key + " q k\r\n");
+            second.add("mg " + key + " v q k\r\nmg " + key + " v k O9\r\n");
+            second.add("me miss" + i + "\r\n");
+        }
+        List<String> expected = new ArrayList<>();
+        try (MemcachedProcess lone = MemcachedProcess.start(); MetaClient direct = new MetaClient(lone.port())) {
+            for (String r : first) {
+                expected.add(mask(direct.exchange(r)));
+            }
+            for (String r : second) {
+                expected.add(mask(direct.exchange(r)));
+            }
+        }
+        List<String> actual = new ArrayList<>();
+        try (MetaClient c = new MetaClient(ProxyFixture.port(proxy)); MetaClient onBackup = new MetaClient(backup.port())) {
+            for (String r : first) {
+                actual.add(mask(c.exchange(r)));
+            }
+            for (int i = 0; i < 12; i++) {
+                awaitCall(onBackup, "mg half" + i + " v\r\n", "VA 2\r\nv" + (i % 10) + "\r\n");
+            }
+            cluster.mains.get(0).kill();
+            for (String r : second) {
+                actual.add(mask(c.exchange(r)));
+            }
+        }
+        assertEquals(expected, actual);
+    }
+
     private static List<String> run(MetaClient c) throws IOException {
         List<String> out = new ArrayList<>();
         for (String request : SESSION) {
