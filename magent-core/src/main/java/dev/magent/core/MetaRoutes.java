@@ -89,7 +89,7 @@ final class MetaRoutes {
      * ms and md: HD; ma: a success, HD or VA), and an {@code ma} whose value was asked for only by the proxy
      * answers HD instead of VA. The sink itself when neither applies.
      */
-    private static Completion answer(MetaCommand c, Completion sink) {
+    static Completion answer(MetaCommand c, Completion sink) {
         boolean addedValue = c.verb() == Verb.MA && !c.has('v');
         if (!c.quiet() && !addedValue) {
             return sink;
