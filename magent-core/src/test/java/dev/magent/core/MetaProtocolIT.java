@@ -289,6 +289,48 @@ class MetaProtocolIT {
     }
 
     @Test
+    void aBinaryKeyTextCannotCarryIsHandedOffAndResyncedToo() throws Exception {
+        // " AB\n" cannot be written in a text command: the catch-up reads, deletes and copies it with meta
+        // commands and its key in base64
+        String b64 = Base64.getEncoder().encodeToString(" AB\n".getBytes(StandardCharsets.US_ASCII));
+        MemcachedProcess main = mainOf(" AB\n");
+        BackendServer state = ProxyFixture.server(proxy, main);
+        try (MetaClient c = new MetaClient(ProxyFixture.port(proxy))) {
+            assertEquals("HD\r\n", c.call("ms " + b64 + " 3 b T0\r\nold\r\n"));
+            main.pause();
+            assertEquals("HD\r\n", c.call("ms " + b64 + " 3 b\r\nnew\r\n"));
+            assertEquals("VA 3\r\nnew\r\n", c.call("mg " + b64 + " b v\r\n"));
+            main.resume();
+            await("the main back, the binary key rewritten", Duration.ofSeconds(15),
+                    () -> state.state() == BackendServer.State.UP && state.hints().isEmpty());
+            try (MetaClient onMain = new MetaClient(main.port())) {
+                assertEquals("VA 3\r\nnew\r\n", onMain.call("mg " + b64 + " b v\r\n"));
+            }
+            // restarted empty: the resync lists the key (percent-encoded) on the backup and copies it back
+            main.kill();
+            main.restart();
+            String poke = pokeKeyOn(main);
+            await("the main resynced", Duration.ofSeconds(15), () -> {
+                try {
+                    c.call("mg " + poke + " v\r\n"); // traffic, so that the proxy sees the restart
+                } catch (IOException e) {
+                    return false;
+                }
+                if (state.state() != BackendServer.State.UP) {
+                    return false;
+                }
+                try (MetaClient onMain = new MetaClient(main.port())) {
+                    return onMain.call("mg " + b64 + " b v\r\n").equals("VA 3\r\nnew\r\n");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            assertEquals(BackendServer.State.UP, ProxyFixture.server(proxy, backup).state(),
+                    "the backup, the resync's source, stayed up");
+        }
+    }
+
+    @Test
     void aMissOnTheMainIsReadFromTheBackupAndRepaired() throws Exception {
         MemcachedProcess main = mainOf("rkey");
         try (MetaClient c = new MetaClient(ProxyFixture.port(proxy)); MetaClient onBackup = new MetaClient(backup.port());
@@ -382,6 +424,15 @@ class MetaProtocolIT {
             assertEquals("VA 2\r\n42\r\n", onBackup.call("mg lost v\r\n"));
             assertEquals("HD\r\n", c.call("ma lost\r\n"));
             assertEquals("VA 2\r\n43\r\n", onMain.call("mg lost v\r\n"));
+        }
+    }
+
+    /** A key (on no server) whose main is {@code main}: reading it makes the proxy talk to that main. */
+    private String pokeKeyOn(MemcachedProcess main) {
+        for (int i = 0; ; i++) {
+            if (mainOf("poke" + i) == main) {
+                return "poke" + i;
+            }
         }
     }
 

@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToMessageEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -15,9 +17,12 @@ import java.util.List;
  * command can be written to several servers. The encoder releases the command it
  * consumes: retain a command before writing it to more than one channel.
  *
- * <p>A command that cannot be framed safely (a key with a space or control character, or empty; a CR or LF
- * in stats arguments or meta flags) fails the write with an {@link EncoderException} before any byte is
- * written, so it can never smuggle a second command to the server.
+ * <p>A command that cannot be framed safely (an empty key, a key with a space or control character in a
+ * command that has no meta equivalent, a CR or LF in stats arguments or meta flags) fails the write with an
+ * {@link EncoderException} before any byte is written, so it can never smuggle a second command to the
+ * server. A key the text protocol cannot carry (one a meta client wrote in base64) is sent base64-encoded in
+ * the equivalent meta command where there is one: {@code mg}, a storage command ({@code ms}, answered
+ * HD/NS/EX/NF) and {@code delete} ({@code md}, answered HD/NF).
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
@@ -26,6 +31,8 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
     private static final byte[] VERSION_LINE = Wire.ascii("version\r\n");
     private static final byte[] QUIT_LINE = Wire.ascii("quit\r\n");
     private static final byte[] MN_LINE = Wire.ascii("mn\r\n");
+    private static final List<String> B = List.of("b");
+    private static final List<String> B_Q = List.of("b", "q");
 
     static {
         for (Verb verb : Verb.values()) {
@@ -43,7 +50,11 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         if (msg instanceof RetrievalCommand get) {
             encodeRetrieval(ctx, get, out);
         } else if (msg instanceof StorageCommand store) {
-            encodeStorage(ctx, store, out);
+            if (needsBase64(store.key())) {
+                encodeMeta(ctx, asMeta(store), out);
+            } else {
+                encodeStorage(ctx, store, out);
+            }
         } else if (msg instanceof ArithmeticCommand arithmetic) {
             // incr|decr <key> <value> [noreply]\r\n
             byte[] key = requireKey(arithmetic.key());
@@ -52,6 +63,10 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             buf.writeBytes(key).writeByte(Wire.SP);
             Decimal.write(buf, arithmetic.delta());
             out.add(end(buf, arithmetic.noreply()));
+        } else if (msg instanceof DeleteCommand delete && needsBase64(delete.key())) {
+            // md <base64 key> b [q]\r\n: memcached answers HD or NF
+            encodeMeta(ctx, new MetaCommand(Verb.MD, base64(delete.key()), delete.key(),
+                    delete.noreply() ? B_Q : B, null), out);
         } else if (msg instanceof DeleteCommand delete) {
             // delete <key> [noreply]\r\n
             byte[] key = requireKey(delete.key());
@@ -98,6 +113,12 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         } else if (msg instanceof QuitCommand) {
             // quit\r\n
             out.add(ctx.alloc().ioBuffer(QUIT_LINE.length).writeBytes(QUIT_LINE));
+        } else if (msg instanceof MetaGetCommand mg && needsBase64(mg.key())) {
+            // mg <base64 key> b <flag>*\r\n: the same reply as for the key itself
+            List<String> flags = new ArrayList<>(mg.flags().size() + 1);
+            flags.add("b");
+            flags.addAll(mg.flags());
+            encodeMeta(ctx, new MetaCommand(Verb.MG, base64(mg.key()), mg.key(), flags, null), out);
         } else if (msg instanceof MetaGetCommand mg) {
             encodeMetaGet(ctx, mg, out);
         } else if (msg instanceof ServerCommand server) {
@@ -256,6 +277,45 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether a key is one the text protocol cannot carry but memcached holds: one written by a meta client
+     * under base64 ({@code b}), holding a byte a text line cannot (a space, a line end, a NUL, ...). The
+     * proxy's own reads, copies and deletes of such a key (read-repair, a resync, a hint replay) go as the
+     * equivalent meta command with the key in base64.
+     */
+    private static boolean needsBase64(byte[] key) {
+        return key.length > 0 && !Wire.validKey(key, Integer.MAX_VALUE);
+    }
+
+    private static byte[] base64(byte[] key) {
+        return Base64.getEncoder().encode(key);
+    }
+
+    /**
+     * A storage command as {@code ms <base64 key> <len> b F<flags> T<exptime> M<mode> [C<cas>] [q]}: the same
+     * effect, answered with meta codes (HD for STORED, NS for NOT_STORED, EX, NF).
+     */
+    private static MetaCommand asMeta(StorageCommand store) {
+        List<String> flags = new ArrayList<>(6);
+        flags.add("b");
+        flags.add("F" + Integer.toUnsignedString(store.flags()));
+        flags.add("T" + store.exptime());
+        flags.add(switch (store.verb()) {
+            case ADD -> "ME";
+            case REPLACE -> "MR";
+            case APPEND -> "MA";
+            case PREPEND -> "MP";
+            default -> "MS";
+        });
+        if (store.verb() == Verb.CAS) {
+            flags.add("C" + Long.toUnsignedString(store.casUnique()));
+        }
+        if (store.noreply()) {
+            flags.add("q");
+        }
+        return new MetaCommand(Verb.MS, base64(store.key()), store.key(), flags, store.value());
     }
 
     /** A buffer for a line of {@code argumentsLength} bytes of arguments, holding "<verb> " already. */

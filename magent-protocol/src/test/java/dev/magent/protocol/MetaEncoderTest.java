@@ -92,6 +92,23 @@ class MetaEncoderTest {
     }
 
     @Test
+    void keysTheTextProtocolCannotCarryGoAsBase64MetaCommands() {
+        // " AB" (a meta client's "IEFC b") and "\0\n": read, copied and deleted by a resync or a hint replay
+        assertEquals("mg IEFC b v f t\r\n", command(new MetaGetCommand(k(" AB"), List.of("v", "f", "t"))));
+        assertEquals("ms AAo= 2 b F5 T-1 ME\r\nhi\r\n",
+                command(new StorageCommand(Verb.ADD, k("\0\n"), 5, -1, 0, bytes("hi"), false)));
+        assertEquals("ms IEFC 1 b F4294967295 T100 MS C7 q\r\nx\r\n",
+                command(new StorageCommand(Verb.CAS, k(" AB"), -1, 100, 7, bytes("x"), true)));
+        assertEquals("ms IEFC 1 b F0 T0 MS\r\nx\r\n", command(StorageCommand.set(k(" AB"), 0, 0, bytes("x"))));
+        assertEquals("ms IEFC 1 b F0 T0 MA\r\nx\r\n",
+                command(new StorageCommand(Verb.APPEND, k(" AB"), 0, 0, 0, bytes("x"), false)));
+        assertEquals("md IEFC b\r\n", command(new DeleteCommand(k(" AB"), false)));
+        assertEquals("md IEFC b q\r\n", command(new DeleteCommand(k(" AB"), true)));
+        // ordinary keys are unchanged
+        assertEquals("delete k\r\n", command(new DeleteCommand(k("k"), false)));
+    }
+
+    @Test
     void rewritesKeepTheKeyAndShareTheValue() {
         ByteBuf value = Harness.unpooled("hi");
         MetaCommand ms = new MetaCommand(Verb.MS, k("YWJj"), k("abc"), List.of("b", "q", "C5", "I", "O1"), value);
