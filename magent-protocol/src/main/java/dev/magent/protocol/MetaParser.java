@@ -108,7 +108,7 @@ final class MetaParser {
             }
             // ms <key> <datalen> <flag>*: memcached parses the length into an int32, truncating
             long[] parsed = new long[1];
-            if (!number(t[2], 0, true, parsed)) {
+            if (!number(t[2], 0, false, parsed)) { // safe_strtol, then truncated to an int32
                 return fail(BAD_FORMAT);
             }
             int length = (int) parsed[0];

@@ -109,6 +109,8 @@ class MetaDecoderTest {
             ms k zz\\r\\nhi\\r\\n                             | ERR<CLIENT_ERROR bad command line format> ; ERR<ERROR>
             ms k -1\\r\\n                                     | ERR<CLIENT_ERROR bad command line format>
             ms k 2147483646\\r\\n                             | ERR<CLIENT_ERROR bad command line format>
+            ms k 9223372036854775808\\r\\n                   | ERR<CLIENT_ERROR bad command line format>
+            ms k 2147483648\\r\\n                             | ERR<CLIENT_ERROR bad command line format>
             ms k 2 q\\r\\nhiX\\r\\n                           | ERR<CLIENT_ERROR bad data chunk> ; ERR<ERROR>
             """)
     void answersBadMetaCommandsAsMemcachedDoes(String wire, String expected) {
