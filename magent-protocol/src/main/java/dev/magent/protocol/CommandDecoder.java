@@ -349,11 +349,9 @@ public final class CommandDecoder extends ByteToMessageDecoder {
             return;
         }
         if (meta.dataLength() > limits.maxValueSize()) {
-            // as for set: memcached unlinks the old item when it refuses a value too large (a base64 key may
-            // hold bytes a text delete cannot carry: that one is left alone, see docs/protocol.md)
-            if (!m.base64()) {
-                out.add(new DeleteCommand(m.routingKey(), true));
-            }
+            // as for set: memcached unlinks the old item when it refuses a value too large (a decoded base64
+            // key a text delete cannot carry goes as md, see CommandEncoder)
+            out.add(new DeleteCommand(m.routingKey(), true));
             out.add(OBJECT_TOO_LARGE);
             skipRemaining = meta.dataLength() + 2L;
             state = State.SKIP_DATA;
