@@ -587,7 +587,7 @@ final class MetaRoutes {
             case TIMEOUT -> "timed out";
             case CONNECTION -> "unreachable";
             case PROTOCOL -> "sent a bad reply";
-            case OVERLOAD -> "overloaded";
+            case LOCAL -> "could not be answered (proxy out of memory)";
             case SHUTDOWN -> "shutting down";
         };
     }
