@@ -6,6 +6,7 @@ import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.Keys;
+import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.MetaReply;
 import dev.magent.protocol.NumberReply;
@@ -46,12 +47,14 @@ final class Router {
     private final LoopContext loop;
     private final ProxyStats stats;
     private boolean readRepair;
+    private final MetaRoutes meta;
 
     Router(Cluster cluster, LoopContext loop, ProxyStats stats, boolean readRepair) {
         this.cluster = cluster;
         this.loop = loop;
         this.stats = stats;
         this.readRepair = readRepair;
+        this.meta = new MetaRoutes(this, stats);
     }
 
     /** Takes a new configuration's cluster; on this router's loop only. */
@@ -90,6 +93,8 @@ final class Router {
             replicate(t.key(), c, c, sink);
         } else if (command instanceof FlushAllCommand f) {
             flushAll(new FlushAllCommand(f.delay(), false)).whenComplete(sink);
+        } else if (command instanceof MetaCommand m) {
+            meta.route(m, cluster, readRepair, sink);
         } else {
             ReferenceCountUtil.release(command);
             sink.accept(ErrorReply.UNKNOWN_COMMAND, null);
@@ -151,6 +156,8 @@ final class Router {
             return t.key();
         } else if (c instanceof MetaGetCommand m) {
             return m.key();
+        } else if (c instanceof MetaCommand m) {
+            return m.verb() == Verb.MN ? null : m.routingKey(); // decoded: the text command's key and hash
         }
         return null; // retrievals check their keys one by one
     }

@@ -45,14 +45,18 @@ class ProxyFuzzIT {
     private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final long MAX_RUN_NANOS = TimeUnit.SECONDS.toNanos(90);
 
-    /** Every reply line memcached's text protocol has (CRLF stripped); VALUE lines are checked apart. */
+    /** Every reply line memcached's text and meta protocols have (CRLF stripped); VALUE and VA lines are checked apart. */
     private static final Pattern REPLY_LINE = Pattern.compile(
             "END|STORED|NOT_STORED|EXISTS|NOT_FOUND|DELETED|TOUCHED|OK|RESET|ERROR( [^\\r\\n]+)?"
                     + "|CLIENT_ERROR [^\\r\\n]*|SERVER_ERROR [^\\r\\n]*|VERSION [^\\r\\n]+|STAT [^ \\r\\n]+ [^\\r\\n]*"
                     + "|[0-9]{1,20}"
                     // memcached's answers to its admin commands (stats detail dump, slabs, lru_crawler, ...)
                     + "|PREFIX [^\\r\\n]+|ERROR: shutdown not enabled|Error TLS not enabled"
-                    + "|(BUSY|BADCLASS|NOSPARE|SAME|NOTSTARTED|MEMLIMIT_TOO_SMALL|MEMLIMIT_ADJUST_FAILED) [^\\r\\n]+");
+                    + "|(BUSY|BADCLASS|NOSPARE|SAME|NOTSTARTED|MEMLIMIT_TOO_SMALL|MEMLIMIT_ADJUST_FAILED) [^\\r\\n]+"
+                    // meta replies: a mutated request may well be a meta command
+                    // (a returned key, k, may hold a CR as a key may)
+                    + "|(HD|EN|NF|NS|EX|MN)( [^\\n]+)?|ME [^\\n]+");
+    private static final Pattern VA_LINE = Pattern.compile("VA ([0-9]{1,10})( [^\\n]+)?");
     /** A key is any bytes but space, LF and NUL, as memcached takes it; a CR inside one is a key byte. */
     private static final Pattern VALUE_LINE = Pattern.compile(
             "VALUE ([^ \\n\\x00]{1,250}) ([0-9]{1,10}) ([0-9]{1,10})( [0-9]{1,20})?");
@@ -227,6 +231,19 @@ class ProxyFuzzIT {
                         lastByteNanos = System.nanoTime();
                         if (data.length != len + 2 || data[(int) len] != '\r' || data[(int) len + 1] != '\n') {
                             violation("VALUE data block not " + len + " bytes + CRLF after " + printable(line));
+                            return;
+                        }
+                    } else if (line.startsWith("VA ")) {
+                        var m = VA_LINE.matcher(line);
+                        if (!m.matches()) {
+                            violation("not a VA line: " + printable(line));
+                            return;
+                        }
+                        long len = Long.parseLong(m.group(1));
+                        byte[] data = in.readNBytes((int) len + 2);
+                        lastByteNanos = System.nanoTime();
+                        if (data.length != len + 2 || data[(int) len] != '\r' || data[(int) len + 1] != '\n') {
+                            violation("VA data block not " + len + " bytes + CRLF after " + printable(line));
                             return;
                         }
                     } else if (!REPLY_LINE.matcher(line).matches()) {

@@ -11,7 +11,7 @@ package dev.magent.protocol;
 public sealed interface Command
         permits RetrievalCommand, StorageCommand, ArithmeticCommand, DeleteCommand, TouchCommand,
         FlushAllCommand, VersionCommand, StatsCommand, VerbosityCommand, QuitCommand, MetaGetCommand,
-        AdminCommand, ServerCommand {
+        MetaCommand, AdminCommand, ServerCommand {
 
     /** The verb of this command. */
     Verb verb();

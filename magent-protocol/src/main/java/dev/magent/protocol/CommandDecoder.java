@@ -67,6 +67,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         Verb.VERBOSITY, Verb.QUIT, Verb.SLABS, Verb.CACHE_MEMLIMIT, Verb.LRU_CRAWLER, Verb.LRU, Verb.EXTSTORE,
         Verb.WATCH, Verb.SHUTDOWN, Verb.REFRESH_CERTS,
     };
+    private static final byte[] META_PREFIX = Wire.ascii("m");
     private static final byte[][] VERB_BYTES = new byte[VERBS.length][];
     private static final byte[][] RETRIEVAL_PREFIXES = {
         Wire.ascii("get "), Wire.ascii("gets "), Wire.ascii("gat "), Wire.ascii("gats "),
@@ -82,6 +83,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     /** The first word of the proxy's own {@link AdminCommand}s, or null when they are not decoded. */
     private final byte[] adminPrefix;
     private final LineTokens tokens = new LineTokens();
+    private final MetaParser meta;
     private State state = State.READ_LINE;
     /** Bytes of the current, incomplete line already searched for LF, so a slow line is not rescanned. */
     private int scanned;
@@ -94,6 +96,8 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     private long dataCas;
     private int dataLength;
     private boolean dataNoreply;
+    /** Or the meta set waiting for its data block (its value a placeholder), instead of the fields above. */
+    private MetaCommand dataMeta;
     // ... or the bytes still to swallow (SKIP_DATA).
     private long skipRemaining;
 
@@ -124,6 +128,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     public CommandDecoder(ProtocolLimits limits, String adminPrefix) {
         this.limits = Objects.requireNonNull(limits, "limits");
         this.adminPrefix = adminPrefix == null ? null : adminPrefixBytes(adminPrefix);
+        this.meta = new MetaParser(limits);
     }
 
     private static byte[] adminPrefixBytes(String prefix) {
@@ -154,6 +159,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     protected void handlerRemoved0(ChannelHandlerContext ctx) {
         // nothing retained: a data block is sliced only once complete
         dataKey = null;
+        dataMeta = null;
         tokens.clear();
         state = State.DISCARD;
     }
@@ -245,13 +251,20 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         if (in.getByte(at) == CR && in.getByte(at + 1) == LF) {
             ByteBuf value = in.readRetainedSlice(dataLength);
             in.skipBytes(2);
-            out.add(new StorageCommand(dataVerb, dataKey, dataFlags, dataExptime, dataCas, value, dataNoreply));
+            if (dataMeta != null) {
+                MetaCommand m = dataMeta;
+                out.add(new MetaCommand(m.verb(), m.key(), m.routingKey(), m.flags(), value));
+            } else {
+                out.add(new StorageCommand(dataVerb, dataKey, dataFlags, dataExptime, dataCas, value, dataNoreply));
+            }
         } else {
-            // memcached reads <bytes> + 2, checks only the last two, and parses what follows as a command
+            // memcached reads <bytes> + 2, checks only the last two, and parses what follows as a command;
+            // a meta set always reports it, q or not
             in.skipBytes(dataLength + 2);
-            error(out, BAD_DATA_CHUNK, dataNoreply);
+            error(out, BAD_DATA_CHUNK, dataMeta == null && dataNoreply);
         }
         dataKey = null;
+        dataMeta = null;
         state = State.READ_LINE;
         return true;
     }
@@ -276,6 +289,10 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     private void command(List<Object> out) {
         if (tokens.count() == 0) {
             out.add(UNKNOWN_COMMAND);
+            return;
+        }
+        if (tokens.length(0) == 2 && tokens.startsWith(0, META_PREFIX)) {
+            meta(out); // mg ms md ma mn me, and memcached's ERROR for any other m?
             return;
         }
         Verb verb = verb();
@@ -314,6 +331,35 @@ public final class CommandDecoder extends ByteToMessageDecoder {
                     serverCommand(verb, out);
             default -> out.add(UNKNOWN_COMMAND);
         }
+    }
+
+    /** A meta command: memcached's checks in {@link MetaParser}; an ms goes on to read its data block. */
+    private void meta(List<Object> out) {
+        MetaCommand m = meta.parse(tokens);
+        if (m == null) {
+            out.add(new ProtocolError(meta.error(), false));
+            if (meta.swallow() > 0) {
+                skipRemaining = meta.swallow();
+                state = State.SKIP_DATA;
+            }
+            return;
+        }
+        if (m.verb() != Verb.MS) {
+            out.add(m);
+            return;
+        }
+        if (meta.dataLength() > limits.maxValueSize()) {
+            // as for set: memcached unlinks the old item when it refuses a value too large (a decoded base64
+            // key a text delete cannot carry goes as md, see CommandEncoder)
+            out.add(new DeleteCommand(m.routingKey(), true));
+            out.add(OBJECT_TOO_LARGE);
+            skipRemaining = meta.dataLength() + 2L;
+            state = State.SKIP_DATA;
+            return;
+        }
+        dataMeta = m;
+        dataLength = meta.dataLength();
+        state = State.READ_DATA;
     }
 
     private Verb verb() {

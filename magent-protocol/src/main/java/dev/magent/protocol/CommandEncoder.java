@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToMessageEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -15,9 +17,12 @@ import java.util.List;
  * command can be written to several servers. The encoder releases the command it
  * consumes: retain a command before writing it to more than one channel.
  *
- * <p>A command that cannot be framed safely (a key with a space or control character, or empty; a CR or LF
- * in stats arguments or meta flags) fails the write with an {@link EncoderException} before any byte is
- * written, so it can never smuggle a second command to the server.
+ * <p>A command that cannot be framed safely (an empty key, a key with a space or control character in a
+ * command that has no meta equivalent, a CR or LF in stats arguments or meta flags) fails the write with an
+ * {@link EncoderException} before any byte is written, so it can never smuggle a second command to the
+ * server. A key the text protocol cannot carry (one a meta client wrote in base64) is sent base64-encoded in
+ * the equivalent meta command where there is one: {@code mg}, a storage command ({@code ms}, answered
+ * HD/NS/EX/NF) and {@code delete} ({@code md}, answered HD/NF).
  *
  * @see <a href="https://github.com/memcached/memcached/blob/master/doc/protocol.txt">memcached protocol.txt</a>
  */
@@ -25,6 +30,9 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
     private static final byte[][] VERB_SP = new byte[Verb.values().length][];
     private static final byte[] VERSION_LINE = Wire.ascii("version\r\n");
     private static final byte[] QUIT_LINE = Wire.ascii("quit\r\n");
+    private static final byte[] MN_LINE = Wire.ascii("mn\r\n");
+    private static final List<String> B = List.of("b");
+    private static final List<String> B_Q = List.of("b", "q");
 
     static {
         for (Verb verb : Verb.values()) {
@@ -42,7 +50,11 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         if (msg instanceof RetrievalCommand get) {
             encodeRetrieval(ctx, get, out);
         } else if (msg instanceof StorageCommand store) {
-            encodeStorage(ctx, store, out);
+            if (needsBase64(store.key())) {
+                encodeMeta(ctx, asMeta(store), out);
+            } else {
+                encodeStorage(ctx, store, out);
+            }
         } else if (msg instanceof ArithmeticCommand arithmetic) {
             // incr|decr <key> <value> [noreply]\r\n
             byte[] key = requireKey(arithmetic.key());
@@ -51,6 +63,10 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             buf.writeBytes(key).writeByte(Wire.SP);
             Decimal.write(buf, arithmetic.delta());
             out.add(end(buf, arithmetic.noreply()));
+        } else if (msg instanceof DeleteCommand delete && needsBase64(delete.key())) {
+            // md <base64 key> b [q]\r\n: memcached answers HD or NF
+            encodeMeta(ctx, new MetaCommand(Verb.MD, base64(delete.key()), delete.key(),
+                    delete.noreply() ? B_Q : B, null), out);
         } else if (msg instanceof DeleteCommand delete) {
             // delete <key> [noreply]\r\n
             byte[] key = requireKey(delete.key());
@@ -97,6 +113,12 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
         } else if (msg instanceof QuitCommand) {
             // quit\r\n
             out.add(ctx.alloc().ioBuffer(QUIT_LINE.length).writeBytes(QUIT_LINE));
+        } else if (msg instanceof MetaGetCommand mg && needsBase64(mg.key())) {
+            // mg <base64 key> b <flag>*\r\n: the same reply as for the key itself
+            List<String> flags = new ArrayList<>(mg.flags().size() + 1);
+            flags.add("b");
+            flags.addAll(mg.flags());
+            encodeMeta(ctx, new MetaCommand(Verb.MG, base64(mg.key()), mg.key(), flags, null), out);
         } else if (msg instanceof MetaGetCommand mg) {
             encodeMetaGet(ctx, mg, out);
         } else if (msg instanceof ServerCommand server) {
@@ -109,6 +131,8 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
                 buf.writeCharSequence(args, StandardCharsets.ISO_8859_1);
             }
             out.add(end(buf, false)); // a noreply is one of the words
+        } else if (msg instanceof MetaCommand meta) {
+            encodeMeta(ctx, meta, out);
         } else if (msg instanceof AdminCommand) {
             throw new EncoderException("an AdminCommand is the proxy's own, never sent to memcached");
         } else {
@@ -190,6 +214,108 @@ public final class CommandEncoder extends MessageToMessageEncoder<Command> {
             ByteBufUtil.writeUtf8(buf, flag);
         }
         out.add(end(buf, false));
+    }
+
+    private static void encodeMeta(ChannelHandlerContext ctx, MetaCommand meta, List<Object> out) {
+        // mn\r\n  |  mg|md|ma|me <key> <flag>*\r\n  |  ms <key> <datalen> <flag>*\r\n<data block>\r\n
+        if (meta.verb() == Verb.MN) {
+            out.add(ctx.alloc().ioBuffer(MN_LINE.length).writeBytes(MN_LINE));
+            return;
+        }
+        byte[] key = meta.key();
+        if (key.length == 0 || !oneToken(key)) {
+            throw new EncoderException("a meta key must be one non-empty token without NUL");
+        }
+        ByteBuf data = meta.value();
+        int length = data == null ? 0 : data.readableBytes();
+        boolean inline = length <= Wire.INLINE_DATA_MAX;
+        int size = key.length + (data == null ? 0 : 1 + Decimal.length(length) + 2 + (inline ? length : 0));
+        for (String flag : meta.flags()) {
+            // a CR inside a token is part of it for memcached, as it was for the decoder: only LF, space and
+            // NUL (which ends memcached's line) could change how memcached splits what is forwarded
+            if (flag.isEmpty() || flag.indexOf('\n') >= 0 || flag.indexOf(' ') >= 0 || flag.indexOf('\0') >= 0) {
+                throw new EncoderException("a meta flag must be one word: '" + flag + "'");
+            }
+            size += 1 + flag.length();
+        }
+        ByteBuf text = line(ctx, meta.verb(), size, false);
+        try {
+            text.writeBytes(key);
+            if (data != null) {
+                text.writeByte(Wire.SP);
+                Decimal.write(text, length);
+            }
+            for (String flag : meta.flags()) {
+                text.writeByte(Wire.SP);
+                // flags are read as ISO-8859-1, one char per byte: written back the same way
+                text.writeCharSequence(flag, StandardCharsets.ISO_8859_1);
+            }
+            end(text, false);
+            if (data != null) {
+                if (inline) {
+                    text.writeBytes(data, data.readerIndex(), length);
+                } else {
+                    out.add(text.readRetainedSlice(text.readableBytes()));
+                    out.add(data.retainedDuplicate());
+                }
+                text.writeBytes(Wire.CRLF);
+            }
+            out.add(text.retain());
+        } finally {
+            text.release();
+        }
+    }
+
+    /**
+     * Whether a key can be written as one token: memcached splits on spaces, ends lines at LF and reads them
+     * as C strings (a NUL ends them); a CR inside a token is part of it.
+     */
+    private static boolean oneToken(byte[] key) {
+        for (byte b : key) {
+            if (b == Wire.SP || b == Wire.LF || b == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether a key is one the text protocol cannot carry but memcached holds: one written by a meta client
+     * under base64 ({@code b}), holding a byte a text line cannot (a space, a line end, a NUL, ...). The
+     * proxy's own reads, copies and deletes of such a key (read-repair, a resync, a hint replay) go as the
+     * equivalent meta command with the key in base64.
+     */
+    private static boolean needsBase64(byte[] key) {
+        return key.length > 0 && !Wire.validKey(key, Integer.MAX_VALUE);
+    }
+
+    private static byte[] base64(byte[] key) {
+        return Base64.getEncoder().encode(key);
+    }
+
+    /**
+     * A storage command as {@code ms <base64 key> <len> b F<flags> T<exptime> M<mode> [C<cas>] [q]}: the same
+     * effect, answered with meta codes (HD for STORED, NS for NOT_STORED, EX, NF).
+     */
+    private static MetaCommand asMeta(StorageCommand store) {
+        List<String> flags = new ArrayList<>(6);
+        flags.add("b");
+        flags.add("F" + Integer.toUnsignedString(store.flags()));
+        flags.add("T" + store.exptime());
+        flags.add(switch (store.verb()) {
+            case ADD -> "ME";
+            case REPLACE -> "MR";
+            case APPEND -> "MA";
+            case PREPEND -> "MP";
+            default -> "MS";
+        });
+        if (store.verb() == Verb.CAS) {
+            flags.add("C" + Long.toUnsignedString(store.casUnique()));
+        }
+        if (store.noreply()) {
+            flags.add("q");
+        }
+        return new MetaCommand(Verb.MS, base64(store.key()), store.key(), flags, store.value());
     }
 
     /** A buffer for a line of {@code argumentsLength} bytes of arguments, holding "<verb> " already. */

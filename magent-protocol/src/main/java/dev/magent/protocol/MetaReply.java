@@ -6,12 +6,14 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A meta-protocol reply: {@code VA <size> <flag>*} with data, or {@code HD|EN|NF|NS|EX|MN <flag>*}.
+ * A meta-protocol reply: {@code VA <size> <flag>*} with data, or {@code HD|EN|NF|NS|EX|MN <flag>*}, or
+ * {@code me}'s debug line {@code ME <key> <k>=<v>*} (whose "flags" are then the key and the pairs).
  *
  * <p>Releasing the reply releases its data, if any.
  *
  * @param code  the two-letter status code, e.g. {@code "VA"} or {@code "EN"}
- * @param flags the returned flags as written, e.g. {@code ["t100", "f5"]}
+ * @param flags the returned flags as written, e.g. {@code ["t100", "f5"]}; text of one char per byte
+ *              (ISO-8859-1), since a returned key may hold any byte
  * @param data  the value for {@code VA}, else {@code null}
  */
 public record MetaReply(String code, List<String> flags, ByteBuf data) implements Reply, ReferenceCounted {

@@ -27,7 +27,7 @@ import java.util.List;
  *       {@code ERROR}, {@code CLIENT_ERROR <m>}, {@code SERVER_ERROR <m>} {@link ErrorReply}s (an error
  *       line in the middle of VALUE or STAT lines ends that reply: the partial items are dropped);</li>
  *   <li>meta replies {@code VA <size> <flags>*} (with data), {@code HD}, {@code EN}, {@code NF}, {@code NS},
- *       {@code EX}, {@code MN} become {@link MetaReply}s.</li>
+ *       {@code EX}, {@code MN}, and {@code me}'s {@code ME <key> <k>=<v>*} become {@link MetaReply}s.</li>
  * </ul>
  * Data blocks are retained slices of the received bytes, never copied and never allocated up front from
  * the declared size. Anything else, a line longer than {@link ProtocolLimits#maxLineLength()} or a data
@@ -310,7 +310,7 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
     }
 
     private String metaLine(List<Object> out) {
-        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n
+        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n  |  ME <key> <k>=<v>*\r\n
         String code = tokens.string(0);
         boolean known = false;
         for (String c : Wire.META_CODES) {

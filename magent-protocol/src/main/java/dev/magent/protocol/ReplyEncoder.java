@@ -156,7 +156,7 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
     }
 
     private static void encodeMeta(ChannelHandlerContext ctx, MetaReply meta, List<Object> out) {
-        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n
+        // VA <size> <flags>*\r\n<data block>\r\n  |  HD|EN|NF|NS|EX|MN <flags>*\r\n  |  ME <key> <k>=<v>*\r\n
         boolean hasData = meta.code().equals("VA");
         if (meta.code().length() != 2 || !Wire.oneLine(meta.code()) || meta.code().indexOf(' ') >= 0) {
             throw new EncoderException("not a meta reply code: '" + meta.code() + "'");
@@ -166,11 +166,12 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
         }
         int size = 2 + 2 + (hasData ? 1 + Decimal.length(meta.data().readableBytes()) + 2 : 0);
         for (String flag : meta.flags()) {
-            requireOneLine(flag);
-            if (flag.isEmpty() || flag.indexOf(' ') >= 0) {
-                throw new EncoderException("a meta flag must be one word: '" + flag + "'");
+            // a CR inside a returned key is memcached's own byte (lines end at LF): only LF and space would
+            // break the framing
+            if (flag.isEmpty() || flag.indexOf(' ') >= 0 || flag.indexOf('\n') >= 0) {
+                throw new EncoderException("a meta flag must be one word: '" + flag.replace("\n", "\\n") + "'");
             }
-            size += 1 + ByteBufUtil.utf8Bytes(flag);
+            size += 1 + flag.length();
         }
         ByteBuf text = ctx.alloc().ioBuffer(size);
         try {
@@ -181,7 +182,9 @@ public final class ReplyEncoder extends MessageToMessageEncoder<Reply> {
             }
             for (String flag : meta.flags()) {
                 text.writeByte(Wire.SP);
-                ByteBufUtil.writeUtf8(text, flag);
+                // the reply decoder reads flags (and me's key) as ISO-8859-1, one char per byte: a key
+                // returned by k may hold any byte, so they are written back the same way, not as UTF-8
+                text.writeCharSequence(flag, StandardCharsets.ISO_8859_1);
             }
             text.writeBytes(Wire.CRLF);
             if (hasData) {

@@ -36,8 +36,18 @@ public enum Verb {
     WATCH("watch", Intent.ADMIN, true),
     SHUTDOWN("shutdown", Intent.ADMIN, false),
     REFRESH_CERTS("refresh_certs", Intent.ADMIN, true),
-    /** Meta get ({@code mg}); the text codecs carry it client-side so a proxy can read flags and TTL. */
+    /** Meta get ({@code mg}): {@link MetaCommand} from clients, {@link MetaGetCommand} for the proxy's own reads. */
     MG("mg", Intent.READ, false),
+    /** Meta set ({@code ms}). */
+    MS("ms", Intent.WRITE, false),
+    /** Meta delete ({@code md}). */
+    MD("md", Intent.WRITE, false),
+    /** Meta arithmetic ({@code ma}). */
+    MA("ma", Intent.WRITE, false),
+    /** Meta no-op ({@code mn}): answered by whoever receives it, after everything before it. */
+    MN("mn", Intent.ADMIN, false),
+    /** Meta debug ({@code me}): an item's metadata, read like an item. */
+    ME("me", Intent.READ, false),
     /** A proxy's own administrative command ({@link AdminCommand}); its wire name is the decoder's prefix. */
     ADMIN("magent", Intent.ADMIN, false);
 
@@ -91,6 +101,11 @@ public enum Verb {
     /** True for gets and gats, whose VALUE lines carry the cas unique. */
     public boolean returnsCas() {
         return this == GETS || this == GATS;
+    }
+
+    /** True for the meta-protocol verbs: mg, ms, md, ma, mn and me. */
+    public boolean isMeta() {
+        return this == MG || this == MS || this == MD || this == MA || this == MN || this == ME;
     }
 
     /** True for set, add, replace, append, prepend and cas: the verbs followed by a data block. */

@@ -31,8 +31,8 @@ final class Wire {
     static final byte[] END_CRLF = ascii("END\r\n");
     static final byte[] PREFIX = ascii("PREFIX");
 
-    /** The meta reply codes: two letters each. */
-    static final String[] META_CODES = {"VA", "HD", "EN", "NF", "NS", "EX", "MN"};
+    /** The meta reply codes: two letters each (ME: the debug line of {@code me}). */
+    static final String[] META_CODES = {"VA", "HD", "EN", "NF", "NS", "EX", "MN", "ME"};
 
     private Wire() {
     }

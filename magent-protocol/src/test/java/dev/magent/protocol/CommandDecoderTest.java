@@ -94,8 +94,6 @@ class CommandDecoderTest {
             \\n                                               | ERR<ERROR>
             '   \\r\\n'                                       | ERR<ERROR>
             g\\r\\n                                           | ERR<ERROR>
-            mg k v\\r\\n                                      | ERR<ERROR>
-            mn\\r\\n                                          | ERR<ERROR>
             bget k\\r\\n                                      | ERR<ERROR>
             set k 0 0\\r\\n                                   | ERR<ERROR>
             set k 0 0 5 noreply x\\r\\nhello\\r\\n            | ERR<ERROR> ; ERR<ERROR>

@@ -185,7 +185,8 @@ class EncoderTest {
     void badMessagesFailTheWriteAndAreReleased() {
         ByteBuf value = Harness.unpooled("v");
         EmbeddedChannel ch = new EmbeddedChannel(new CommandEncoder());
-        for (Object bad : List.of(StorageCommand.set(k("a b"), 0, 0, value), RetrievalCommand.get(k("a\r\nflush_all")),
+        for (Object bad : List.of(StorageCommand.set(k(""), 0, 0, value), RetrievalCommand.get(k("a\r\nflush_all")),
+                new ArithmeticCommand(Verb.INCR, k("a b"), 1, false), new TouchCommand(k("a\nb"), 1, false),
                 new DeleteCommand(k(""), false), new StatsCommand("x\r\nflush_all"), RetrievalCommand.get(k("a\u0000b")),
                 new MetaGetCommand(k("a"), List.of("v t")), new AdminCommand(List.of("reload")))) {
             String what = describe(bad);

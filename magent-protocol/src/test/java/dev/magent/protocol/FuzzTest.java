@@ -32,12 +32,14 @@ class FuzzTest {
         "set k 1 2 3\r\nabc\r\n", "add k 0 0 1 noreply\r\nx\r\n", "cas k 0 0 2 99\r\nab\r\n", "replace k 0 0 2\r\n\r\n\r\n",
         "prepend k 5 -1 4\r\na\r\nb\r\n", "incr k 5\r\n", "decr k 1 noreply\r\n", "delete k\r\n", "delete k 0 noreply\r\n",
         "touch k 5\r\n", "flush_all 1\r\n", "flush_all noreply\r\n", "version\r\n", "stats\r\n", "stats detail dump\r\n",
-        "verbosity 1\r\n", "quit\r\n", "append k 0 0 4\r\n\r\n\r\n\r\n", "set big 0 0 70\r\n", "get\n", "magent reload\r\n"};
+        "verbosity 1\r\n", "quit\r\n", "append k 0 0 4\r\n\r\n\r\n\r\n", "set big 0 0 70\r\n", "get\n", "magent reload\r\n",
+        "mg k v f t q O1\r\n", "ms k 2 T0 F5 b\r\nhi\r\n", "ms big 70 MA\r\n", "md YWJj b q I T3\r\n", "ma k N0 J1 D2 MD\r\n",
+        "mn\r\n", "me k b\r\n"};
     private static final String[] REPLIES = {"VALUE a 0 1\r\nx\r\nEND\r\n", "VALUE b 5 2 77\r\nyy\r\nEND\r\n", "END\r\n",
         "VALUE a 0 2\r\n\r\n\r\nVALUE c 1 0\r\n\r\nEND\r\n", "STORED\r\n", "NOT_STORED\r\n", "EXISTS\r\n", "NOT_FOUND\r\n",
         "DELETED\r\n", "TOUCHED\r\n", "OK\r\n", "42\r\n", "VERSION 1.6\r\n", "STAT a 1\r\nSTAT b c d\r\nEND\r\n", "ERROR\r\n",
         "CLIENT_ERROR bad data chunk\r\n", "SERVER_ERROR x\r\n", "VA 2 f1 t-1\r\nab\r\n", "EN\r\n", "HD c1\r\n", "NF\r\n",
-        "MN\r\n", "VALUE big 0 70\r\n"};
+        "MN\r\n", "VALUE big 0 70\r\n", "ME k exp=-1 la=0 cas=4 fetch=no cls=1 size=62\r\n"};
     private static final String[] INSERTS = {" ", "\r\n", "\n", "\r", "\0", "noreply", "-1", "0", "18446744073709551616",
         "4294967296", "2147483648", "99999999999999999999", "END\r\n", "VALUE ", "get ", "set k 0 0 ", "\t", "\u00ff"};
 

@@ -111,6 +111,10 @@ final class Harness {
             return "QUIT";
         } else if (o instanceof MetaGetCommand m) {
             return "MG " + s(m.key()) + " " + m.flags();
+        } else if (o instanceof MetaCommand m) {
+            return m.verb() + (m.key().length == 0 ? "" : " " + s(m.key()))
+                    + (m.routingKey() != m.key() ? "=<" + s(m.routingKey()) + ">" : "") + " " + m.flags()
+                    + (m.value() == null ? "" : " [" + text(m.value()) + "]");
         } else if (o instanceof AdminCommand a) {
             return "ADMIN " + a.arguments();
         } else if (o instanceof ServerCommand sc) {

@@ -51,7 +51,7 @@ final class ProxyMetrics {
 
         t.family("magent_commands_total", COUNTER, "Client commands received, by verb.");
         for (Verb v : Verb.values()) {
-            if (v != Verb.MG && v != Verb.ADMIN) { // the proxy's own traffic, not clients'
+            if (v != Verb.ADMIN) { // magent's own commands; mg counts clients' meta gets, not read-repair's
                 t.sample("magent_commands_total", stats.commands(v), "verb", v.wireName());
             }
         }

@@ -109,7 +109,7 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
         List<BackendServer> all = proxy.servers();
         Map<String, Long> commands = new LinkedHashMap<>();
         for (Verb v : Verb.values()) {
-            if (v != Verb.MG && v != Verb.ADMIN) { // the proxy's own traffic, not clients'
+            if (v != Verb.ADMIN) { // magent's own commands; mg counts clients' meta gets, not read-repair's
                 commands.put(v.wireName(), stats.commands(v));
             }
         }
