@@ -2,6 +2,8 @@ package dev.magent.bench.load;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -36,17 +38,29 @@ import java.util.concurrent.atomic.AtomicLong;
  * control characters), which memcached and twemproxy store but magent refuses by design
  * ({@code CLIENT_ERROR bad command line format}, see docs/protocol.md). This client sends what memaslap's
  * workload sends otherwise: printable keys of a fixed length, fixed-size values, a set:get proportion, gets
- * of one or several keys, each connection with one request outstanding at a time.
+ * of one or several keys, each connection with one request outstanding at a time, or {@code --depth N}
+ * requests pipelined on it (the next one sent as each reply completes, so that N stay in flight).
+ *
+ * <p>Every reply is checked against the request it answers (replies come back in request order on a
+ * connection, so the oldest request outstanding is the one a reply line belongs to): a set must get
+ * {@code STORED}; a get's {@code VALUE} lines must name the keys asked, in the order asked, with flags 0 and
+ * exactly the value this client stores (length, bytes and the CRLF after them); then {@code END}. Anything
+ * else is an error (a wrong value is also counted apart, as {@code bad_values}), and a key asked but not
+ * returned is a miss. A pipeline deeper than one makes these checks the point: a proxy that answered a
+ * request with another request's reply would pass a count of lines but not this.
  *
  * <p>Every key is set once before the warm-up, so gets hit ({@code --prefill 0} skips that when an earlier run
  * against the same servers did it). Latency is measured per request (a multi-get is
- * one request), from just before the write to the end of the reply, for the requests completed inside the
- * measured window, and every latency is kept, so the percentiles are exact.
+ * one request), from just before its write to the end of its own reply, for the requests completed inside
+ * the measured window, and every latency is kept, so the percentiles are exact. With {@code --depth N} each
+ * request carries its own send time, so a request's latency includes the time it waited behind the N - 1
+ * before it, as a client that pipelines sees it.
  *
  * <pre>
  * java -cp magent-bench/target/benchmarks.jar dev.magent.bench.load.LoadClient --server 127.0.0.1:11211 \
  *     [--threads 2] [--connections 40] [--duration 10] [--warmup 2] [--key-size 32] [--value-size 100]
- *     [--keys 10000] [--gets-per-set 10] [--multiget 1] [--prefill 1] [--proxy-pid PID] [--backend-pids PID,PID]
+ *     [--keys 10000] [--gets-per-set 10] [--multiget 1] [--depth 1] [--prefill 1] [--proxy-pid PID]
+ *     [--backend-pids PID,PID]
  * </pre>
  * With the pids it also reports the CPU time those processes used inside the measured window (clock ticks
  * of /proc/PID/stat) and the proxy's peak VmRSS.
@@ -63,8 +77,12 @@ public final class LoadClient {
     private final int valueSize;
     private final int getsPerSet;
     private final int multiget;
+    /** Requests outstanding per connection: 1 waits for each reply before the next request. */
+    private final int depth;
     private final byte[][] keys;
     private final byte[] value;
+    /** What a hit's data block must be: the value this client stores, then CRLF (compared in one call). */
+    private final ByteBuf expectedBlock;
     /** Processes whose CPU time (and, for the proxy, peak RSS) is read over the measured window; 0: none. */
     private final int proxyPid;
     /** Whether to set every key before the warm-up (off when an earlier run on the same servers did). */
@@ -88,6 +106,7 @@ public final class LoadClient {
         int n = 10_000;
         int g = 10;
         int m = 1;
+        int dp = 1;
         int pp = 0;
         boolean pf = true;
         int[] bp = new int[0];
@@ -108,6 +127,7 @@ public final class LoadClient {
                 case "--keys" -> n = Integer.parseInt(v);
                 case "--gets-per-set" -> g = Integer.parseInt(v);
                 case "--multiget" -> m = Integer.parseInt(v);
+                case "--depth" -> dp = Integer.parseInt(v);
                 case "--proxy-pid" -> pp = Integer.parseInt(v);
                 case "--prefill" -> pf = !v.equals("0") && !v.equals("false");
                 case "--backend-pids" -> bp = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
@@ -124,21 +144,26 @@ public final class LoadClient {
         valueSize = vs;
         getsPerSet = g;
         multiget = m;
+        depth = dp;
         proxyPid = pp;
         prefill = pf;
         backendPids = bp;
         if (!prefill) {
             prefillNext.set(Integer.MAX_VALUE / 2);
         }
-        if (ks < 12 || ks > 250 || n < m || c < 1 || t < 1 || d < 1) {
+        if (ks < 12 || ks > 250 || n < m || c < 1 || t < 1 || d < 1 || dp < 1 || dp > 100_000) {
             throw new IllegalArgumentException("out of range: key size 12..250, keys >= multiget, connections,"
-                    + " threads, duration >= 1");
+                    + " threads, duration >= 1, depth 1..100000");
         }
         keys = keys(n, ks);
         value = new byte[vs];
         for (int i = 0; i < vs; i++) {
             value[i] = (byte) ('a' + i % 26);
         }
+        byte[] block = Arrays.copyOf(value, vs + 2);
+        block[vs] = '\r';
+        block[vs + 1] = '\n';
+        expectedBlock = Unpooled.wrappedBuffer(block).asReadOnly();
     }
 
     /** n distinct printable keys of the given length. */
@@ -265,6 +290,7 @@ public final class LoadClient {
         long keysAsked = 0;
         long hits = 0;
         long errors = 0;
+        long badValues = 0;
         long closed = 0;
         int n = 0;
         for (Connection c : all) {
@@ -280,6 +306,7 @@ public final class LoadClient {
             keysAsked += c.keysAsked;
             hits += c.hits;
             errors += c.errors;
+            badValues += c.badValues;
             closed += c.closedEarly ? 1 : 0;
         }
         Arrays.sort(latencies);
@@ -292,19 +319,20 @@ public final class LoadClient {
         String result = String.format(Locale.ROOT,
                 "RESULT requests=%d seconds=%.1f rps=%.0f kps=%.0f p50=%.1f p90=%.1f p95=%.1f p99=%.1f p999=%.1f"
                         + " max=%.1f avg=%.1f errors=%d misses=%d closed=%d proxy_cpu_ticks=%d backend_cpu_ticks=%d"
-                        + " proxy_rss_peak_kib=%d",
+                        + " proxy_rss_peak_kib=%d depth=%d bad_values=%d",
                 requests, seconds, requests / seconds, (requests - gets + keysAsked) / seconds,
                 us(latencies, 50), us(latencies, 90), us(latencies, 95), us(latencies, 99), us(latencies, 99.9),
                 n == 0 ? 0 : latencies[n - 1] / 1000.0, n == 0 ? 0 : sum / n / 1000.0, errors, misses, closed,
-                proxyTicks, backendTicks, peakRss);
-        System.out.printf(Locale.ROOT, "%s:%d  %d connections on %d threads, %d s after %d s warm-up;"
-                        + " %d-byte keys, %d-byte values, %d gets per set, %d key(s) per get%n",
-                host, port, connections, threads, durationSeconds, warmupSeconds, keys[0].length, valueSize,
-                getsPerSet, multiget);
+                proxyTicks, backendTicks, peakRss, depth, badValues);
+        System.out.printf(Locale.ROOT, "%s:%d  %d connections on %d threads, %d request(s) in flight on each,"
+                        + " %d s after %d s warm-up; %d-byte keys, %d-byte values, %d gets per set,"
+                        + " %d key(s) per get%n",
+                host, port, connections, threads, depth, durationSeconds, warmupSeconds, keys[0].length,
+                valueSize, getsPerSet, multiget);
         System.out.printf(Locale.ROOT, "requests/s %.0f   latency us: p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f"
-                        + "  max %.0f   errors %d  misses %d%n", requests / seconds, us(latencies, 50),
+                        + "  max %.0f   errors %d  misses %d  bad values %d%n", requests / seconds, us(latencies, 50),
                 us(latencies, 90), us(latencies, 99), us(latencies, 99.9),
-                n == 0 ? 0 : latencies[n - 1] / 1000.0, errors, misses);
+                n == 0 ? 0 : latencies[n - 1] / 1000.0, errors, misses, badValues);
         System.out.println(result);
         return errors == 0 && closed == 0 && requests > 0;
     }
@@ -317,25 +345,39 @@ public final class LoadClient {
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1000.0;
     }
 
-    /** One client connection: one request outstanding, the next sent when its reply is complete. */
+    /**
+     * One client connection: {@code depth} requests outstanding, the next sent as each reply completes. The
+     * requests in flight are a ring, oldest first: replies come back in request order, so each reply line
+     * belongs to the oldest one.
+     */
     private final class Connection extends ByteToMessageDecoder {
         private final SplittableRandom random;
         private final CountDownLatch prefilled;
         private boolean prefilling = true;
         private ChannelHandlerContext ctx;
-        // the request outstanding
-        private boolean isGet;
-        private int keysInRequest;
-        private long sentAt;
-        // reading a get's reply: the data block still to skip, and hits so far
+        // the requests in flight, a ring of depth slots: a get's first key (-1 for a set) and its send time
+        private final int[] firstKey = new int[depth];
+        private final long[] sentAt = new long[depth];
+        private int head;
+        private int inFlight;
+        /** Requests written since the last flush (depth > 1 flushes once per read, as a pipelining client). */
+        private boolean unflushed;
+        // reading the oldest request's reply: the data block still to skip, where it is checked from, the next
+        // key of the request a VALUE may name, hits so far, and whether anything in it was wrong
         private int skip;
+        private int blockAt;
+        private boolean checkBlock;
+        private int nextKey;
         private int hitsInReply;
+        private boolean badReply;
+        private boolean badValueInReply;
         // counted inside the measured window
         long requests;
         long gets;
         long keysAsked;
         long hits;
         long errors;
+        long badValues;
         boolean closedEarly;
         long[] latencies = new long[1 << 14];
         int latencyCount;
@@ -349,6 +391,7 @@ public final class LoadClient {
         public void channelActive(ChannelHandlerContext ctx) {
             this.ctx = ctx;
             sendNext();
+            flushIfNeeded();
         }
 
         @Override
@@ -364,6 +407,20 @@ public final class LoadClient {
             super.channelInactive(ctx);
         }
 
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+            super.channelReadComplete(ctx);
+            flushIfNeeded();
+        }
+
+        private void flushIfNeeded() {
+            if (unflushed) {
+                unflushed = false;
+                ctx.flush();
+            }
+        }
+
+        /** Sends requests until depth are in flight: one at a time while setting the keys (prefill). */
         private void sendNext() {
             if (prefilling) {
                 int k = prefillNext.getAndIncrement();
@@ -374,13 +431,12 @@ public final class LoadClient {
                 prefilling = false;
                 prefilled.countDown();
             }
-            if (!running) {
-                return;
-            }
-            if (random.nextInt(getsPerSet + 1) == 0) {
-                sendSet(keys[random.nextInt(keys.length)]);
-            } else {
-                sendGet();
+            while (running && inFlight < depth) {
+                if (random.nextInt(getsPerSet + 1) == 0) {
+                    sendSet(keys[random.nextInt(keys.length)]);
+                } else {
+                    sendGet();
+                }
             }
         }
 
@@ -390,9 +446,7 @@ public final class LoadClient {
             buf.writeBytes(SET).writeBytes(key).writeBytes(ZERO_ZERO);
             buf.writeCharSequence(Integer.toString(valueSize), StandardCharsets.US_ASCII);
             buf.writeBytes(CRLF).writeBytes(value).writeBytes(CRLF);
-            isGet = false;
-            keysInRequest = 1;
-            send(buf);
+            send(buf, -1);
         }
 
         private void sendGet() {
@@ -401,18 +455,28 @@ public final class LoadClient {
             buf.writeBytes(GET);
             int first = random.nextInt(keys.length);
             for (int i = 0; i < multiget; i++) {
-                buf.writeByte(' ').writeBytes(keys[(first + i * 7919) % keys.length]); // distinct keys
+                buf.writeByte(' ').writeBytes(keys[keyOf(first, i)]);
             }
             buf.writeBytes(CRLF);
-            isGet = true;
-            keysInRequest = multiget;
-            hitsInReply = 0;
-            send(buf);
+            send(buf, first);
         }
 
-        private void send(ByteBuf request) {
-            sentAt = System.nanoTime();
-            ctx.writeAndFlush(request, ctx.voidPromise());
+        /** The i-th key of a get whose first key is first: distinct keys, spread over the key space. */
+        private int keyOf(int first, int i) {
+            return (int) ((first + (long) i * 7919) % keys.length);
+        }
+
+        private void send(ByteBuf request, int first) {
+            int slot = (head + inFlight) % depth;
+            firstKey[slot] = first;
+            sentAt[slot] = System.nanoTime();
+            inFlight++;
+            if (depth == 1) {
+                ctx.writeAndFlush(request, ctx.voidPromise());
+            } else {
+                ctx.write(request, ctx.voidPromise());
+                unflushed = true;
+            }
         }
 
         @Override
@@ -420,6 +484,11 @@ public final class LoadClient {
             while (true) {
                 if (skip > 0) {
                     int n = Math.min(skip, in.readableBytes());
+                    if (checkBlock && !ByteBufUtil.equals(in, in.readerIndex(), expectedBlock, blockAt, n)) {
+                        checkBlock = false;
+                        badValue(in, in.readerIndex(), in.readerIndex() + n, "a value that is not the one set");
+                    }
+                    blockAt += n;
                     in.skipBytes(n);
                     skip -= n;
                     if (skip > 0) {
@@ -432,47 +501,126 @@ public final class LoadClient {
                     return;
                 }
                 in.readerIndex(eol + 1);
+                if (inFlight == 0) {
+                    // a reply to nothing: count it against the request that comes next
+                    badReply = true;
+                    show(in, start, eol, "a reply with no request outstanding");
+                    continue;
+                }
+                boolean isGet = firstKey[head] >= 0;
                 if (isGet && startsWith(in, start, VALUE)) {
-                    // VALUE <key> <flags> <bytes>\r\n: skip the data block and its CRLF
-                    int end = eol - 1;
-                    int digits = end;
-                    while (digits > start && in.getByte(digits - 1) != ' ') {
-                        digits--;
-                    }
-                    int bytes = 0;
-                    for (int i = digits; i < end; i++) {
-                        bytes = bytes * 10 + in.getByte(i) - '0';
-                    }
-                    skip = bytes + 2;
-                    hitsInReply++;
+                    value(in, start, eol);
                     continue;
                 }
                 boolean ok = isGet ? startsWith(in, start, END) : startsWith(in, start, STORED);
-                complete(ok, in, start, eol);
+                if (!ok) {
+                    show(in, start, eol, "unexpected reply");
+                }
+                complete(ok && !badReply);
             }
         }
 
-        private void complete(boolean ok, ByteBuf in, int lineStart, int eol) {
+        /**
+         * VALUE <key> <flags> <bytes>\r\n: the key must be the next one asked (or a later one: the keys in
+         * between missed), the flags 0 and the length this client's value; the data block after it is then
+         * compared with that value as it arrives.
+         */
+        private void value(ByteBuf in, int start, int eol) {
+            int end = eol - 1; // the CR
+            int keyStart = start + VALUE.length;
+            int keyEnd = in.indexOf(keyStart, end, (byte) ' ');
+            // the length is the last field: skipped whatever the rest says, so that the stream stays in step
+            int digits = end;
+            while (digits > start && in.getByte(digits - 1) != ' ') {
+                digits--;
+            }
+            int bytes = 0;
+            for (int i = digits; i < end; i++) {
+                bytes = bytes * 10 + in.getByte(i) - '0';
+            }
+            skip = bytes + 2;
+            blockAt = 0;
+            checkBlock = false;
+            hitsInReply++;
+            int first = firstKey[head];
+            int found = -1;
+            if (keyEnd > keyStart) {
+                for (int i = nextKey; i < multiget && found < 0; i++) {
+                    if (sameKey(in, keyStart, keyEnd, keys[keyOf(first, i)])) {
+                        found = i;
+                    }
+                }
+            }
+            if (found < 0) {
+                badValue(in, start, end, "a key not asked, or out of order");
+                return;
+            }
+            nextKey = found + 1;
+            if (keyEnd + 3 != digits || in.getByte(keyEnd + 1) != '0' || bytes != valueSize) {
+                badValue(in, start, end, "flags or length not the ones set");
+                return;
+            }
+            checkBlock = true;
+        }
+
+        private void badValue(ByteBuf in, int from, int to, String what) {
+            badValueInReply = true;
+            badReply = true;
+            show(in, from, to, what);
+        }
+
+        private void show(ByteBuf in, int from, int to, String what) {
+            if (errorsShown.incrementAndGet() <= 5) {
+                System.err.println("LoadClient: " + what + ": "
+                        + in.toString(from, Math.min(to - from, 200), StandardCharsets.ISO_8859_1).trim());
+            }
+        }
+
+        private boolean inWindow(long now) {
+            return now >= measureFrom && now < measureUntil;
+        }
+
+        private static boolean sameKey(ByteBuf in, int from, int to, byte[] key) {
+            if (to - from != key.length) {
+                return false;
+            }
+            for (int i = 0; i < key.length; i++) {
+                if (in.getByte(from + i) != key[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The oldest request's reply is complete: count it, free its slot, send the next. */
+        private void complete(boolean ok) {
             long now = System.nanoTime();
-            if (!prefilling && now >= measureFrom && now < measureUntil) {
+            int first = firstKey[head];
+            long sent = sentAt[head];
+            head = (head + 1) % depth;
+            inFlight--;
+            if (!prefilling && inWindow(now)) {
                 requests++;
-                if (isGet) {
+                if (first >= 0) {
                     gets++;
-                    keysAsked += keysInRequest;
+                    keysAsked += multiget;
                     hits += hitsInReply;
                 }
                 if (!ok) {
                     errors++;
-                    if (errorsShown.incrementAndGet() <= 5) {
-                        System.err.println("LoadClient: unexpected reply: "
-                                + in.toString(lineStart, eol - lineStart, StandardCharsets.ISO_8859_1).trim());
-                    }
+                }
+                if (badValueInReply) {
+                    badValues++;
                 }
                 if (latencyCount == latencies.length) {
                     latencies = Arrays.copyOf(latencies, latencyCount * 2);
                 }
-                latencies[latencyCount++] = now - sentAt;
+                latencies[latencyCount++] = now - sent;
             }
+            hitsInReply = 0;
+            nextKey = 0;
+            badReply = false;
+            badValueInReply = false;
             sendNext();
         }
 
