@@ -11,15 +11,18 @@
 #
 #   magent-bench/load.sh                      basic workload, 3 rounds of 10 s per target (about 3 min)
 #   magent-bench/load.sh --quick              basic workload, 3 rounds of 3 s (about 1.5 min)
-#   magent-bench/load.sh --workload=all       basic, mget10, mget100, large; 3 rounds of 2 s (about 4.5 min)
+#   magent-bench/load.sh --workload=all       basic, mget10, mget100, large, deep; 2 rounds of 2 s (about 4 min)
 #   magent-bench/load.sh --workload=mget10,large --rounds=5 --duration=5
+#   magent-bench/load.sh --workload=deep --quick
 #
-# Workloads (2 threads, 40 connections each with one request outstanding, 32-byte keys, 1 set : 10 gets;
-# every key set once before the warm-up so gets hit):
-#   basic     100-byte values, single-key get, 10 000 keys
-#   mget10    100-byte values, get of 10 keys at a time, 10 000 keys
-#   mget100   100-byte values, get of 100 keys at a time, 10 000 keys
-#   large     10 KiB values, single-key get, 2 000 keys
+# Workloads (2 threads, 32-byte keys, 1 set : 10 gets; every key set once before the warm-up so gets hit):
+#   basic     40 connections with one request outstanding each; 100-byte values, single-key get, 10 000 keys
+#   mget10    as basic, with gets of 10 keys at a time
+#   mget100   as basic, with gets of 100 keys at a time
+#   large     as basic, with 10 KiB values and 2 000 keys
+#   deep      10 connections with 100 requests in flight each (LoadClient --depth 100: pipelined, the next
+#             request sent as each reply completes); otherwise as basic. memaslap has no setting for requests
+#             in flight per connection (its -w is a key window), so deep runs with LoadClient only
 #
 # The load generator is magent-bench's LoadClient (in target/benchmarks.jar). It sends memaslap's workload
 # with printable keys, keeps every latency (exact percentiles), and reads the CPU time of the proxy and the
@@ -29,7 +32,7 @@
 # magent takes as memcached does since issue 13).
 #
 # Other flags:
-#   --rounds=N          measured runs per target and workload (default 3)
+#   --rounds=N          measured runs per target and workload (default 3, or as many as fit the 300 s bound)
 #   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
 #   --warmup=S          seconds of warm-up before each run (default 2; 1 with --quick or several workloads)
 #   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup,baseline
@@ -59,7 +62,7 @@ say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 die() { echo "load.sh: $*" >&2; exit 1; }
 
 # --- flags -------------------------------------------------------------------------------------
-quick=0; workloads=basic; rounds=3; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
+quick=0; workloads=basic; rounds=""; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
 idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java; baseline_jar=""; memaslap_check=0
 for arg in "$@"; do
   case $arg in
@@ -80,11 +83,11 @@ for arg in "$@"; do
     *) die "unknown flag $arg (see --help)" ;;
   esac
 done
-[[ $workloads == all ]] && workloads=basic,mget10,mget100,large
+[[ $workloads == all ]] && workloads=basic,mget10,mget100,large,deep
 IFS=, read -r -a workload_list <<<"$workloads"
 IFS=, read -r -a target_list <<<"$targets"
 for w in "${workload_list[@]}"; do
-  [[ $w =~ ^(basic|mget10|mget100|large)$ ]] || die "unknown workload $w (basic, mget10, mget100, large, all)"
+  [[ $w =~ ^(basic|mget10|mget100|large|deep)$ ]] || die "unknown workload $w (basic, mget10, mget100, large, deep, all)"
 done
 if [[ -n $baseline_jar ]]; then
   [[ -f $baseline_jar ]] || die "--baseline: no such jar $baseline_jar"
@@ -99,15 +102,23 @@ if [[ -z $duration ]]; then
   if (( ${#workload_list[@]} > 1 )); then duration=2; elif (( quick )); then duration=3; else duration=10; fi
 fi
 [[ -z $warmup ]] && { if (( quick || ${#workload_list[@]} > 1 )); then warmup=1; else warmup=2; fi; }
-[[ $rounds =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
+[[ -z $rounds || $rounds =~ ^[1-9][0-9]*$ ]] && [[ $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
   die "--rounds, --duration and --warmup take whole numbers"
 uses_magent=0
 [[ ,$targets, == *,magent* || ,$targets, == *,baseline,* ]] && uses_magent=1
 [[ $client == java || $client == memaslap ]] || die "--client is java or memaslap"
+[[ $client == memaslap && ,$workloads, == *,deep,* ]] &&
+  die "memaslap has no setting for requests in flight per connection; run the deep workload with --client=java"
 
 # The bound: measured runs, warm-ups, about 2 s per run for the load client's JVM and setting the keys,
-# and about 45 s of start-up, JIT warm-up and the idle-connection test.
-estimate=$(( ${#workload_list[@]} * ${#target_list[@]} * rounds * (duration + warmup + 2) + 45 ))
+# and about 45 s of start-up, JIT warm-up and the idle-connection test. Without --rounds: 3 rounds, or fewer
+# when 3 would not fit (--workload=all has five workloads: 2 rounds).
+estimate_for() { echo $(( ${#workload_list[@]} * ${#target_list[@]} * $1 * (duration + warmup + 2) + 45 )); }
+if [[ -z $rounds ]]; then
+  rounds=3
+  while (( rounds > 1 && $(estimate_for "$rounds") > 300 )); do rounds=$(( rounds - 1 )); done
+fi
+estimate=$(estimate_for "$rounds")
 (( estimate <= 300 )) ||
   die "this would take about ${estimate} s; keep it under 300 s with fewer --rounds, a shorter --duration or fewer workloads"
 
@@ -296,10 +307,13 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 
 loadclient_args() { # workload target seconds warmup
-  local args=(--server "127.0.0.1:${port_of[$2]}" --threads 2 --connections 40 --duration "$3" --warmup "$4"
-              --key-size 32 --gets-per-set 10)
+  local connections=40
+  [[ $1 == deep ]] && connections=10
+  local args=(--server "127.0.0.1:${port_of[$2]}" --threads 2 --connections "$connections" --duration "$3"
+              --warmup "$4" --key-size 32 --gets-per-set 10)
   case $1 in
     basic) args+=(--value-size 100 --keys 10000) ;;
+    deep) args+=(--value-size 100 --keys 10000 --depth 100) ;;
     mget10) args+=(--value-size 100 --keys 10000 --multiget 10) ;;
     mget100) args+=(--value-size 100 --keys 10000 --multiget 100) ;;
     large) args+=(--value-size 10240 --keys 2000) ;;

@@ -109,7 +109,7 @@ def main(run_dir):
 
     runs = {}
     for name in sorted(os.listdir(run_dir)):
-        m = re.fullmatch(r"(basic|mget10|mget100|large)\.(direct|twemproxy|magent|magent\+backup|baseline)\.(\d+)\.txt", name)
+        m = re.fullmatch(r"(basic|mget10|mget100|large|deep)\.(direct|twemproxy|magent|magent\+backup|baseline)\.(\d+)\.txt", name)
         if not m:
             continue
         workload, target, rnd = m.group(1), m.group(2), int(m.group(3))
@@ -118,12 +118,15 @@ def main(run_dir):
             else parse_memaslap(text, samples.get((workload, target, rnd)))
         runs.setdefault(workload, {}).setdefault(target, []).append((rnd, run))
 
-    for workload in ("basic", "mget10", "mget100", "large"):
+    for workload in ("basic", "mget10", "mget100", "large", "deep"):
         if workload not in runs:
             continue
         print(f"\n== workload {workload} ==")
         if workload.startswith("mget"):
             print("a request is one multi-get; keys/s counts each key of a get and each set once (memaslap's ops)")
+        if workload == "deep":
+            print("10 connections with 100 requests in flight each; a request's latency runs from its own send to"
+                  " its reply, so it includes the wait behind the requests before it on its connection")
         header = (f"{'target':<24} {'requests/s per round':<28} {'median req/s':>12} {'keys/s':>10}"
                   f" {'p50 us':>8} {'p95 us':>8} {'p99 us':>8} {'p99.9 us':>9} {'max us':>8} {'errors':>6}"
                   f" {'misses':>7} {'proxy CPU us/req':>16} {'+memcached':>11} {'peak RSS MiB':>12}")
