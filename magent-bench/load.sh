@@ -20,7 +20,7 @@
 #   mget10    as basic, with gets of 10 keys at a time
 #   mget100   as basic, with gets of 100 keys at a time
 #   large     as basic, with 10 KiB values and 2 000 keys
-#   deep      10 connections with 100 requests in flight each (LoadClient --depth 100: pipelined, the next
+#   deep      10 connections with 100 requests in flight each (LoadClient --depth 100, or --depth=N: pipelined, the next
 #             request sent as each reply completes); otherwise as basic. memaslap has no setting for requests
 #             in flight per connection (its -w is a key window), so deep runs with LoadClient only
 #
@@ -32,6 +32,7 @@
 # magent takes as memcached does since issue 13).
 #
 # Other flags:
+#   --depth=N           requests in flight per connection in the deep workload (default 100)
 #   --rounds=N          measured runs per target and workload (default 3, or as many as fit the 300 s bound)
 #   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
 #   --warmup=S          seconds of warm-up before each run (default 2; 1 with --quick or several workloads)
@@ -63,12 +64,13 @@ die() { echo "load.sh: $*" >&2; exit 1; }
 
 # --- flags -------------------------------------------------------------------------------------
 quick=0; workloads=basic; rounds=""; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
-idle_conns=10000; base_port=""; tw_conns=1; out=""; client=java; baseline_jar=""; memaslap_check=0
+idle_conns=10000; base_port=""; depth=100; tw_conns=1; out=""; client=java; baseline_jar=""; memaslap_check=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --workload=*) workloads=${arg#*=} ;;
     --rounds=*) rounds=${arg#*=} ;;
+    --depth=*) depth=${arg#*=} ;;
     --duration=*) duration=${arg#*=} ;;
     --warmup=*) warmup=${arg#*=} ;;
     --targets=*) targets=${arg#*=} ;;
@@ -102,8 +104,8 @@ if [[ -z $duration ]]; then
   if (( ${#workload_list[@]} > 1 )); then duration=2; elif (( quick )); then duration=3; else duration=10; fi
 fi
 [[ -z $warmup ]] && { if (( quick || ${#workload_list[@]} > 1 )); then warmup=1; else warmup=2; fi; }
-[[ -z $rounds || $rounds =~ ^[1-9][0-9]*$ ]] && [[ $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
-  die "--rounds, --duration and --warmup take whole numbers"
+[[ -z $rounds || $rounds =~ ^[1-9][0-9]*$ ]] && [[ $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] &&
+  [[ $depth =~ ^[1-9][0-9]*$ ]] || die "--rounds, --duration, --warmup and --depth take whole numbers"
 uses_magent=0
 [[ ,$targets, == *,magent* || ,$targets, == *,baseline,* ]] && uses_magent=1
 [[ $client == java || $client == memaslap ]] || die "--client is java or memaslap"
@@ -313,7 +315,7 @@ loadclient_args() { # workload target seconds warmup
               --warmup "$4" --key-size 32 --gets-per-set 10)
   case $1 in
     basic) args+=(--value-size 100 --keys 10000) ;;
-    deep) args+=(--value-size 100 --keys 10000 --depth 100) ;;
+    deep) args+=(--value-size 100 --keys 10000 --depth "$depth") ;;
     mget10) args+=(--value-size 100 --keys 10000 --multiget 10) ;;
     mget100) args+=(--value-size 100 --keys 10000 --multiget 100) ;;
     large) args+=(--value-size 10240 --keys 2000) ;;

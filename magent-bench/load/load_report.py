@@ -125,8 +125,11 @@ def main(run_dir):
         if workload.startswith("mget"):
             print("a request is one multi-get; keys/s counts each key of a get and each set once (memaslap's ops)")
         if workload == "deep":
-            print("10 connections with 100 requests in flight each; a request's latency runs from its own send to"
-                  " its reply, so it includes the wait behind the requests before it on its connection")
+            depth = re.search(r"depth=(\d+)", "".join(open(os.path.join(run_dir, n)).read() for n in os.listdir(run_dir)
+                                                      if n.startswith("deep.") and n.endswith(".txt")))
+            print(f"10 connections with {depth.group(1) if depth else '?'} requests in flight each; a request's latency"
+                  " runs from its own send to its reply, so it includes the wait behind the requests before it on its"
+                  " connection")
         header = (f"{'target':<24} {'requests/s per round':<28} {'median req/s':>12} {'keys/s':>10}"
                   f" {'p50 us':>8} {'p95 us':>8} {'p99 us':>8} {'p99.9 us':>9} {'max us':>8} {'errors':>6}"
                   f" {'misses':>7} {'proxy CPU us/req':>16} {'+memcached':>11} {'peak RSS MiB':>12}")
