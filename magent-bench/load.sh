@@ -20,13 +20,15 @@
 #   mget10    as basic, with gets of 10 keys at a time
 #   mget100   as basic, with gets of 100 keys at a time
 #   large     as basic, with 10 KiB values and 2 000 keys
-#   deep      10 connections with 100 requests in flight each (LoadClient --depth 100, or --depth=N: pipelined, the next
-#             request sent as each reply completes); otherwise as basic. memaslap has no setting for requests
-#             in flight per connection (its -w is a key window), so deep runs with LoadClient only
+#   deep      10 connections with 100 requests in flight each (LoadClient --depth 100; --depth=N changes it):
+#             pipelined, the next request sent as each reply completes; otherwise as basic. memaslap has no
+#             setting for requests in flight per connection (its -w is a key window): deep is LoadClient's only
 #
 # The load generator is magent-bench's LoadClient (in target/benchmarks.jar). It sends memaslap's workload
-# with printable keys, keeps every latency (exact percentiles), and reads the CPU time of the proxy and the
-# memcached behind it, and the proxy's RSS, over exactly the measured window. --client=memaslap runs memaslap
+# with printable keys, checks every reply against its request (keys, flags and value bytes of each VALUE;
+# errors, misses and wrong values printed beside the figure), keeps every latency (exact percentiles), and
+# reads the CPU time of the proxy and the memcached behind it, and the proxy's RSS, over exactly the
+# measured window. --client=memaslap runs memaslap
 # instead (-T 2 -c 40 -X, --division for multi-gets); --memaslap-check adds a short memaslap run per target
 # after LoadClient's, as a cross-check of the generator (memaslap's keys begin with binary bytes, which
 # magent takes as memcached does since issue 13).
