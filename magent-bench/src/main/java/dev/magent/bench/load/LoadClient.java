@@ -90,8 +90,9 @@ public final class LoadClient {
     private final int[] backendPids;
 
     private volatile boolean running = true;
-    private volatile long measureFrom = Long.MAX_VALUE;
-    private volatile long measureUntil = Long.MAX_VALUE;
+    // package-private: LoadClientTest opens the window to check one connection's accounting
+    volatile long measureFrom = Long.MAX_VALUE;
+    volatile long measureUntil = Long.MAX_VALUE;
     private final AtomicInteger prefillNext = new AtomicInteger();
     private final AtomicLong errorsShown = new AtomicLong();
 
@@ -350,7 +351,7 @@ public final class LoadClient {
      * requests in flight are a ring, oldest first: replies come back in request order, so each reply line
      * belongs to the oldest one.
      */
-    private final class Connection extends ByteToMessageDecoder {
+    final class Connection extends ByteToMessageDecoder {
         private final SplittableRandom random;
         private final CountDownLatch prefilled;
         private boolean prefilling = true;
