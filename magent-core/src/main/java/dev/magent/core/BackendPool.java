@@ -22,7 +22,7 @@ import java.util.List;
  * requests while it waits, and another connection is opened only when every open one is busy, because
  * fewer, fuller connections mean fewer syscalls per request on both sides.
  */
-final class BackendPool {
+final class BackendPool implements Backend {
     /** Connections per server per event loop that keyed commands spread over. */
     private static final int AFFINITY_WAYS = 4;
     /** In-flight requests on a connection above which the pool prefers opening another one. */
@@ -67,7 +67,8 @@ final class BackendPool {
      * same connection, so that two writes of one key (or a write and the read after it) reach the server
      * in the order they were sent: on different connections a delete could overtake the set before it.
      */
-    void send(Command command, Completion promise) {
+    @Override
+    public void send(Command command, Completion promise) {
         if (command instanceof FlushAllCommand) {
             // a flush must reach the server before any later keyed command of this loop, whichever of the
             // key-affine connections that one takes: send it on each (flush_all is idempotent)

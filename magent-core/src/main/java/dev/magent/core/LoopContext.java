@@ -9,7 +9,7 @@ import java.util.List;
  * flush. Client connections and the backend connections serving them live on the same loop, so requests
  * and replies never cross threads and nothing here needs a lock.
  */
-final class LoopContext {
+final class LoopContext implements Backends {
     private final EventLoop loop;
     private BackendPool[] pools;
     private final List<Flushable> dirty = new ArrayList<>();
@@ -28,6 +28,11 @@ final class LoopContext {
 
     /** This loop's pool for a server, by {@link BackendServer#id()}. */
     BackendPool pool(int serverId) {
+        return pools[serverId];
+    }
+
+    @Override
+    public Backend backend(int serverId) {
         return pools[serverId];
     }
 

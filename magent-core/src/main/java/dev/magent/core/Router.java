@@ -45,13 +45,19 @@ final class Router {
     // swapped by a reload, always on this router's loop, so plain fields suffice
     private Cluster cluster;
     private final LoopContext loop;
+    private final Backends backends;
     private final ProxyStats stats;
     private boolean readRepair;
     private final MetaRoutes meta;
 
     Router(Cluster cluster, LoopContext loop, ProxyStats stats, boolean readRepair) {
+        this(cluster, loop, loop, stats, readRepair);
+    }
+
+    Router(Cluster cluster, LoopContext loop, Backends backends, ProxyStats stats, boolean readRepair) {
         this.cluster = cluster;
         this.loop = loop;
+        this.backends = backends;
         this.stats = stats;
         this.readRepair = readRepair;
         this.meta = new MetaRoutes(this, stats);
@@ -134,13 +140,13 @@ final class Router {
                 server.hints().record(written);
             }
         }
-        loop.pool(server.id()).send(command, completion);
+        backends.backend(server.id()).send(command, completion);
     }
 
     /** Sends whatever the server's state: for probes and for bringing a returning server up to date. */
     CompletableFuture<Reply> sendAnyState(BackendServer server, Command command) {
         PendingReply promise = new PendingReply();
-        loop.pool(server.id()).send(command, promise);
+        backends.backend(server.id()).send(command, promise);
         return promise;
     }
 
