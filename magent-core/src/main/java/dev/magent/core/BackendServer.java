@@ -33,6 +33,7 @@ public final class BackendServer {
 
     private final int id;
     private final int indexInRole;
+    private final int pool;
     private final Role role;
     private final ServerAddress address;
     private final int weight;
@@ -76,6 +77,14 @@ public final class BackendServer {
 
     BackendServer(int id, int indexInRole, Role role, ServerAddress address, int weight, int failureThreshold,
                   Health health) {
+        this(id, role == Role.MAIN ? 0 : 1, indexInRole, address, weight, failureThreshold, health);
+    }
+
+    /** A server of pool {@code pool} (0: the mains; 1, 2, ...: the backup pools in order). */
+    BackendServer(int id, int pool, int indexInRole, ServerAddress address, int weight, int failureThreshold,
+                  Health health) {
+        Role role = pool == 0 ? Role.MAIN : Role.BACKUP;
+        this.pool = pool;
         this.h = health;
         this.weight = weight;
         this.id = id;
@@ -100,6 +109,11 @@ public final class BackendServer {
 
     public Role role() {
         return role;
+    }
+
+    /** Its pool: 0 for the mains, then 1, 2, ... for the backup pools in the order configured. */
+    public int pool() {
+        return pool;
     }
 
     /** Its ketama weight in its ring, 1 unless configured otherwise. */

@@ -7,52 +7,49 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The servers and where keys live: a ring over the mains and, when there are backups, a ring over the
- * backups with the same algorithm. Immutable.
+ * The servers and where keys live: pool 0 holds the mains, pools 1, 2, ... the backup pools, each a ring
+ * of its own with the same algorithm, so a key has one copy in each pool: its <em>copies</em>, in pool
+ * order (the main first). Immutable.
  */
 final class Cluster {
-    private final BackendServer[] mains;
-    private final BackendServer[] backups;
+    private final BackendServer[][] pools;
+    private final Ring[] rings;
     private final BackendServer[] all;
-    private final Ring mainRing;
-    private final Ring backupRing;
 
     Cluster(ProxyConfig config) {
         this(config, null);
     }
 
     /**
-     * A cluster for a new configuration; servers also in {@code previous}, in the same role, keep their
+     * A cluster for a new configuration; servers also in {@code previous}, in the same pool, keep their
      * state, hints and counters (whatever their weight now).
      */
     Cluster(ProxyConfig config, Cluster previous) {
-        List<ServerAddress> mainAddresses = config.mains();
-        List<ServerAddress> backupAddresses = config.backups();
+        List<List<ServerAddress>> addresses = config.pools();
         int failureThreshold = config.failureThreshold();
         int hintCapacity = config.hintCapacity();
         Algorithm algorithm = config.ketama() ? Algorithm.KETAMA : Algorithm.MODULO;
-        mains = new BackendServer[mainAddresses.size()];
-        backups = new BackendServer[backupAddresses.size()];
-        all = new BackendServer[mains.length + backups.length];
-        for (int i = 0; i < mains.length; i++) {
-            mains[i] = new BackendServer(i, i, Role.MAIN, mainAddresses.get(i),
-                    config.weightOf(mainAddresses.get(i)), failureThreshold,
-                    health(previous, Role.MAIN, mainAddresses.get(i), hintCapacity));
-            all[i] = mains[i];
+        pools = new BackendServer[addresses.size()][];
+        rings = new Ring[addresses.size()];
+        List<BackendServer> every = new ArrayList<>();
+        for (int p = 0; p < pools.length; p++) {
+            List<ServerAddress> poolAddresses = addresses.get(p);
+            pools[p] = new BackendServer[poolAddresses.size()];
+            for (int i = 0; i < poolAddresses.size(); i++) {
+                ServerAddress a = poolAddresses.get(i);
+                pools[p][i] = new BackendServer(every.size(), p, i, a, config.weightOf(a), failureThreshold,
+                        health(previous, p, a, hintCapacity));
+                every.add(pools[p][i]);
+            }
+            rings[p] = Ring.of(algorithm, servers(poolAddresses, config));
         }
-        for (int i = 0; i < backups.length; i++) {
-            backups[i] = new BackendServer(mains.length + i, i, Role.BACKUP, backupAddresses.get(i),
-                    config.weightOf(backupAddresses.get(i)), failureThreshold, health(previous, Role.BACKUP, backupAddresses.get(i), hintCapacity));
-            all[mains.length + i] = backups[i];
-        }
-        mainRing = Ring.of(algorithm, servers(mainAddresses, config));
-        backupRing = backups.length == 0 ? null : Ring.of(algorithm, servers(backupAddresses, config));
+        all = every.toArray(new BackendServer[0]);
     }
 
-    private static BackendServer.Health health(Cluster previous, Role role, ServerAddress address, int hintCapacity) {
+    private static BackendServer.Health health(Cluster previous, int pool, ServerAddress address, int hintCapacity) {
         if (previous != null) {
             for (BackendServer s : previous.all) {
-                if (s.role() == role && s.address().equals(address)) {
+                if (s.pool() == pool && s.address().equals(address)) {
                     return s.health();
                 }
             }
@@ -60,7 +57,7 @@ final class Cluster {
         return new BackendServer.Health(hintCapacity);
     }
 
-    /** Whether this server carries over from {@code previous} (same role and address). */
+    /** Whether this server carries over from {@code previous} (same pool and address). */
     boolean carriedOver(BackendServer server, Cluster previous) {
         for (BackendServer s : previous.all) {
             if (s.health() == server.health()) {
@@ -78,20 +75,30 @@ final class Cluster {
         return list;
     }
 
-    BackendServer mainFor(byte[] key) {
-        return mains[mainRing.indexFor(key)];
+    /** How many copies every key has: the main and one per backup pool. */
+    int copies() {
+        return pools.length;
     }
 
-    /** The key's backup, or {@code null} when the cluster has none. */
+    /** The key's copy in pool {@code pool} (0: its main). */
+    BackendServer copy(int pool, byte[] key) {
+        return pools[pool][rings[pool].indexFor(key)];
+    }
+
+    BackendServer mainFor(byte[] key) {
+        return copy(0, key);
+    }
+
+    /** The key's copy in the first backup pool, or {@code null} when the cluster has none. */
     BackendServer backupFor(byte[] key) {
-        return backupRing == null ? null : backups[backupRing.indexFor(key)];
+        return pools.length < 2 ? null : copy(1, key);
     }
 
     boolean hasBackups() {
-        return backupRing != null;
+        return pools.length > 1;
     }
 
-    /** Mains then backups, indexed by {@link BackendServer#id()}. */
+    /** Every pool's servers then the next pool's, indexed by {@link BackendServer#id()}. */
     BackendServer[] all() {
         return all.clone();
     }
@@ -114,11 +121,21 @@ final class Cluster {
         throw new IllegalArgumentException("not a server of this proxy: " + address);
     }
 
-    List<BackendServer> mains() {
-        return List.of(mains);
+    /** The servers of one pool (0: the mains). */
+    List<BackendServer> pool(int pool) {
+        return List.of(pools[pool]);
     }
 
+    List<BackendServer> mains() {
+        return pool(0);
+    }
+
+    /** The servers of every backup pool, pool after pool. */
     List<BackendServer> backups() {
-        return List.of(backups);
+        List<BackendServer> out = new ArrayList<>();
+        for (int p = 1; p < pools.length; p++) {
+            out.addAll(List.of(pools[p]));
+        }
+        return out;
     }
 }

@@ -44,6 +44,8 @@ import java.util.Set;
  *                           requests not yet sent on); a client past it is disconnected, so that one slow
  *                           or hostile reader cannot grow the process. A single reply larger than this is
  *                           still sent to a client that has nothing else waiting.
+ * @param furtherBackupPools the backup pools after the first ({@code backups}), each a ring of its own
+ *                           holding one more copy of every key; may be empty
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,
@@ -51,7 +53,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
                           Duration probeMaxInterval, boolean readRepair, ProtocolLimits limits,
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
                           boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls,
-                          BackendTls backendTls, long clientBufferLimit) {
+                          BackendTls backendTls, long clientBufferLimit,
+                          List<List<ServerAddress>> furtherBackupPools) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -73,6 +76,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         Objects.requireNonNull(bindAddress, "bindAddress");
         mains = List.copyOf(mains);
         backups = List.copyOf(backups);
+        furtherBackupPools = furtherBackupPools.stream().map(List::copyOf).toList();
         weights = Map.copyOf(weights);
         Objects.requireNonNull(requestTimeout, "requestTimeout");
         Objects.requireNonNull(probeInterval, "probeInterval");
@@ -83,7 +87,18 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         if (mains.isEmpty()) {
             throw new IllegalArgumentException("at least one main server (-s host:port) is needed");
         }
-        checkWeights(mains, backups, weights, ketama);
+        if (!furtherBackupPools.isEmpty() && backups.isEmpty()) {
+            throw new IllegalArgumentException("further backup pools need a first one (-b host:port)");
+        }
+        for (List<ServerAddress> pool : furtherBackupPools) {
+            if (pool.isEmpty()) {
+                throw new IllegalArgumentException("a backup pool needs at least one server");
+            }
+        }
+        checkServersOnce(mains, backups, furtherBackupPools);
+        List<ServerAddress> allBackups = new java.util.ArrayList<>(backups);
+        furtherBackupPools.forEach(allBackups::addAll);
+        checkWeights(mains, allBackups, weights, ketama);
         if (port < -1 || port > 65535) {
             throw new IllegalArgumentException("port out of range: " + port);
         }
@@ -135,6 +150,42 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         }
     }
 
+    /**
+     * A server in two pools would hold two "copies" of a key in one place: losing it would lose both.
+     */
+    private static void checkServersOnce(List<ServerAddress> mains, List<ServerAddress> backups,
+                                         List<List<ServerAddress>> furtherBackupPools) {
+        if (furtherBackupPools.isEmpty()) {
+            return; // one main and one backup pool: as before, a server may be in both (a test set-up)
+        }
+        Set<ServerAddress> seen = new HashSet<>();
+        List<ServerAddress> every = new java.util.ArrayList<>(mains);
+        every.addAll(backups);
+        furtherBackupPools.forEach(every::addAll);
+        for (ServerAddress a : every) {
+            if (!seen.add(a)) {
+                throw new IllegalArgumentException("server " + a + " is in more than one pool");
+            }
+        }
+    }
+
+    /** Every pool in copy order: the mains, then each backup pool. */
+    public List<List<ServerAddress>> pools() {
+        List<List<ServerAddress>> pools = new java.util.ArrayList<>(2 + furtherBackupPools.size());
+        pools.add(mains);
+        if (!backups.isEmpty()) {
+            pools.add(backups);
+            pools.addAll(furtherBackupPools);
+        }
+        return pools;
+    }
+
+    /** Every backup pool in order (the first is {@link #backups()}); empty without backups. */
+    public List<List<ServerAddress>> backupPools() {
+        List<List<ServerAddress>> pools = pools();
+        return pools.subList(1, pools.size());
+    }
+
     /** The server's ketama weight: 1 unless {@link #weights()} says otherwise. */
     public int weightOf(ServerAddress server) {
         return weights.getOrDefault(server, 1);
@@ -173,6 +224,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.tls = tls;
         b.backendTls = backendTls;
         b.clientBufferLimit = clientBufferLimit;
+        b.furtherBackupPools = furtherBackupPools;
         return b;
     }
 
@@ -203,6 +255,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private TlsSettings tls;
         private BackendTls backendTls;
         private long clientBufferLimit = DEFAULT_CLIENT_BUFFER_LIMIT;
+        private List<List<ServerAddress>> furtherBackupPools = List.of();
 
         private Builder() {
         }
@@ -232,13 +285,21 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder tls(TlsSettings v) { tls = v; return this; }
         public Builder backendTls(BackendTls v) { backendTls = v; return this; }
         public Builder clientBufferLimit(long v) { clientBufferLimit = v; return this; }
+        public Builder furtherBackupPools(List<List<ServerAddress>> v) { furtherBackupPools = v; return this; }
+
+        /** Every backup pool in copy order: the first becomes {@code backups}, the rest further pools. */
+        public Builder backupPools(List<List<ServerAddress>> v) {
+            backups = v.isEmpty() ? List.of() : v.get(0);
+            furtherBackupPools = v.size() < 2 ? List.of() : v.subList(1, v.size());
+            return this;
+        }
 
         /** @throws IllegalArgumentException naming the first invalid setting */
         public ProxyConfig build() {
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, weights, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
                     limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
-                    admin, tls, backendTls, clientBufferLimit);
+                    admin, tls, backendTls, clientBufferLimit, furtherBackupPools);
         }
     }
 }

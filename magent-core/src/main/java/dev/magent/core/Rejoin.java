@@ -3,13 +3,11 @@ package dev.magent.core;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.MetaGetCommand;
-import dev.magent.protocol.MetaReply;
 import dev.magent.protocol.MetadumpDecoder;
 import dev.magent.protocol.MetadumpEntry;
 import dev.magent.protocol.ProtocolError;
 import dev.magent.protocol.StatusReply;
 import dev.magent.protocol.StorageCommand;
-import dev.magent.protocol.Verb;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.handler.ssl.SslContext;
 import io.netty.buffer.Unpooled;
@@ -56,12 +54,12 @@ final class Rejoin implements HealthProber.Recovery {
     private static final int MAX_HINT_PASSES = 5;
     private static final int MAX_RESYNC_ATTEMPTS = 3;
     private static final long HINT_SWEEP_SECONDS = 1;
-    private static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
     private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
 
     // swapped by a reload on this loop
     private Cluster cluster;
-    private final Router router;
+    /** The send contract, ungated: a returning server is written to before it is back in service. */
+    private final Backends backends;
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final SslContext tls;
@@ -73,7 +71,7 @@ final class Rejoin implements HealthProber.Recovery {
     Rejoin(Cluster cluster, Router router, Transport transport, SslContext tls, ProxyConfig config) {
         this.cluster = cluster;
         this.tls = tls;
-        this.router = router;
+        this.backends = router.loopContext();
         this.loop = router.loopContext().loop();
         this.autoResync = config.autoResync();
         this.keysPerSecond = config.resyncRate();
@@ -143,7 +141,7 @@ final class Rejoin implements HealthProber.Recovery {
                     server);
             progress(server).start(ResyncProgress.Phase.FLUSHING);
             server.hints().clear();
-            step = router.sendAnyState(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
+            step = send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
                     .thenAccept(r -> {
                         if (r != StatusReply.OK) {
                             ReferenceCountUtil.release(r);
@@ -180,7 +178,7 @@ final class Rejoin implements HealthProber.Recovery {
             }
             log.info("{}: the hint log overflowed during the resync; flushing and resyncing again", server);
             server.hints().clear();
-            return router.sendAnyState(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
+            return send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
                     .thenCompose(r -> {
                         ReferenceCountUtil.release(r);
                         return resyncUntilHintsHold(server, attempt + 1);
@@ -249,17 +247,19 @@ final class Rejoin implements HealthProber.Recovery {
     }
 
     /**
-     * One hinted key: delete it on the returning server, read the other copy, and add that value back. The
-     * delete-then-add order means a client write landing in between is never overwritten.
+     * One hinted key: delete it on the returning server, read another copy, and add that value back. The
+     * delete-then-add order means a client write landing in between is never overwritten. The source is
+     * the first other copy in pool order that serves reads and is not stale for the key itself.
      */
     private CompletableFuture<Void> rewrite(BackendServer target, HintLog.Hint hint) {
         byte[] key = hint.key();
-        BackendServer source = target.role() == Role.MAIN ? cluster.backupFor(key) : cluster.mainFor(key);
+        BackendServer source = sourceFor(target, key);
         ResyncProgress p = progress(target);
-        return router.sendAnyState(target, new DeleteCommand(key, false)).thenCompose(deleted -> {
+        return send(target, new DeleteCommand(key, false)).thenCompose(deleted -> {
             ReferenceCountUtil.release(deleted);
             if (source == null) {
-                return CompletableFuture.completedFuture(true);
+                // no other copy can be read: with copies configured, keep the hint and retry later
+                return CompletableFuture.completedFuture(cluster.copies() == 1);
             }
             return copy(source, target, key);
         }).handle((ok, f) -> {
@@ -268,6 +268,20 @@ final class Rejoin implements HealthProber.Recovery {
             }
             return null;
         });
+    }
+
+    /** The copy of {@code key} to read for {@code target}: another pool's, in service and not stale. */
+    private BackendServer sourceFor(BackendServer target, byte[] key) {
+        for (int pool = 0; pool < cluster.copies(); pool++) {
+            if (pool == target.pool()) {
+                continue;
+            }
+            BackendServer s = cluster.copy(pool, key);
+            if (s.servesReads() && !s.hints().contains(key)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     // ---- full resync ----------------------------------------------------------------------------------
@@ -281,7 +295,7 @@ final class Rejoin implements HealthProber.Recovery {
         running.put(target.health(), done);
         ResyncProgress p = progress(target);
         p.start(ResyncProgress.Phase.RESYNCING);
-        List<BackendServer> sources = target.role() == Role.MAIN ? cluster.backups() : cluster.mains();
+        List<BackendServer> sources = sourcesFor(target);
         log.info("resync of {} from {} started", target, sources);
         CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
         for (BackendServer source : sources) {
@@ -302,7 +316,25 @@ final class Rejoin implements HealthProber.Recovery {
     }
 
     private boolean belongsOn(BackendServer target, byte[] key) {
-        return (target.role() == Role.MAIN ? cluster.mainFor(key) : cluster.backupFor(key)) == target;
+        return target.pool() < cluster.copies() && cluster.copy(target.pool(), key) == target;
+    }
+
+    /**
+     * The servers to list keys from: every other pool's that is in service. With several backup pools
+     * a key may be listed more than once; {@code add} makes the second copy a no-op.
+     */
+    private List<BackendServer> sourcesFor(BackendServer target) {
+        List<BackendServer> sources = new ArrayList<>();
+        for (int pool = 0; pool < cluster.copies(); pool++) {
+            if (pool != target.pool()) {
+                for (BackendServer s : cluster.pool(pool)) {
+                    if (s.servesReads()) {
+                        sources.add(s);
+                    }
+                }
+            }
+        }
+        return sources;
     }
 
     /** Streams one source's metadump, paced: reading stops while enough keys wait to be copied. */
@@ -418,30 +450,19 @@ final class Rejoin implements HealthProber.Recovery {
     private CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key,
                                             boolean countFailure) {
         ResyncProgress p = progress(target);
-        return router.sendAnyState(source, new MetaGetCommand(key, VALUE_FLAGS_TTL)).thenCompose(r -> {
-            if (!(r instanceof MetaReply m) || !m.code().equals("VA") || m.data() == null) {
-                ReferenceCountUtil.release(r);
-                p.countSkipped(); // gone from the source meanwhile: not resurrected
+        return send(source, new MetaGetCommand(key, ReadRepair.VALUE_FLAGS_TTL)).thenCompose(r -> {
+            ReadRepair.Fetched f = ReadRepair.parse(key, r, source);
+            if (f == null) {
+                p.countSkipped(); // gone from the source meanwhile (or unreadable): not resurrected
                 return CompletableFuture.completedFuture(true);
             }
-            long exptime;
-            int flags;
-            try {
-                flags = (int) Long.parseLong(m.flag('f') == null ? "0" : m.flag('f'));
-                long ttl = Long.parseLong(m.flag('t') == null ? "-1" : m.flag('t'));
-                if (ttl == 0) {
-                    m.release();
-                    p.countSkipped();
-                    return CompletableFuture.completedFuture(true);
-                }
-                exptime = Router.exptimeForRemainingTtl(ttl);
-            } catch (NumberFormatException e) {
-                m.release();
-                p.countFailed();
-                return CompletableFuture.completedFuture(false);
+            StorageCommand add = ReadRepair.add(f.value(), f.remainingTtl());
+            f.value().data().release();
+            if (add == null) {
+                p.countSkipped(); // about to expire
+                return CompletableFuture.completedFuture(true);
             }
-            StorageCommand add = new StorageCommand(Verb.ADD, key, flags, exptime, 0, m.data(), false);
-            return router.sendAnyState(target, add).thenApply(stored -> {
+            return send(target, add).thenApply(stored -> {
                 if (stored == StatusReply.STORED) {
                     p.countCopied();
                 } else {
@@ -456,6 +477,13 @@ final class Rejoin implements HealthProber.Recovery {
             }
             return false;
         });
+    }
+
+    /** Sends through the server's ungated backend: recovery writes to servers not yet in service. */
+    private CompletableFuture<dev.magent.protocol.Reply> send(BackendServer server, dev.magent.protocol.Command c) {
+        PendingReply reply = new PendingReply();
+        backends.backend(server.id()).send(c, reply);
+        return reply;
     }
 
     private <T> CompletableFuture<Void> pace(Iterator<T> items, Function<T, CompletableFuture<?>> work) {
