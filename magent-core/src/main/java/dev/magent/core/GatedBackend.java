@@ -1,6 +1,7 @@
 package dev.magent.core;
 
 import dev.magent.protocol.Command;
+import dev.magent.protocol.RetrievalCommand;
 import dev.magent.protocol.Verb;
 import io.netty.util.ReferenceCountUtil;
 
@@ -32,7 +33,8 @@ final class GatedBackend implements Backend {
         byte[] key = null;
         HintLog hints = server.hints();
         if (!hints.isEmpty()) {
-            key = Router.keyOf(command);
+            key = command instanceof RetrievalCommand r && r.keys().size() == 1 ? r.keys().get(0)
+                    : Router.keyOf(command); // a multi-key retrieval's keys are placed one by one (MultiGet)
             if (key != null && hints.contains(key)) {
                 ReferenceCountUtil.release(command);
                 completion.accept(null, server.staleException());
