@@ -22,8 +22,8 @@ final class ReplicatedWrite extends WriteLeg {
     private final RouteContext ctx;
     private final byte[] key;
     private final Completion sink;
-    /** The first copy whose outcome decides the answer, while none has. */
-    private WriteLeg cursor;
+    /** A leg whose outcome was handed on: done, nothing left to release. */
+    private static final Object SETTLED = new Object();
     private boolean answered;
 
     /** The route: stateless, one per loop. */
@@ -41,7 +41,7 @@ final class ReplicatedWrite extends WriteLeg {
             ReplicatedWrite write = new ReplicatedWrite(ctx, cluster.mainFor(key), key, sink);
             WriteLeg last = write;
             for (int p = 1; p < cluster.copies(); p++) {
-                WriteLeg leg = new WriteLeg(write, cluster.copy(p, key));
+                WriteLeg leg = new WriteLeg.Copy(write, cluster.copy(p, key));
                 last.next = leg;
                 last = leg;
             }
@@ -81,16 +81,22 @@ final class ReplicatedWrite extends WriteLeg {
     }
 
     private ReplicatedWrite(RouteContext ctx, BackendServer main, byte[] key, Completion sink) {
-        super(null, main);
+        super(main);
         this.ctx = ctx;
         this.key = key;
         this.sink = sink;
-        this.cursor = this;
     }
 
-    void legDone(WriteLeg leg, Throwable failure) {
+    @Override
+    ReplicatedWrite write() {
+        return this;
+    }
+
+    void legDone(WriteLeg leg, Reply reply, Throwable failure) {
         if (failure != null) {
-            leg.cause = ctx.missed(leg.server, key, failure);
+            leg.outcome = ctx.missed(leg.server, key, failure);
+        } else {
+            leg.outcome = reply;
         }
         if (answered) {
             settle(leg);
@@ -101,18 +107,18 @@ final class ReplicatedWrite extends WriteLeg {
 
     /** Answers as soon as every copy before the first that answered has failed. */
     private void advance() {
-        WriteLeg l = cursor;
-        while (l != null && l.done) {
-            if (l.cause == null) {
+        WriteLeg l = this;
+        while (l != null && l.done()) {
+            if (!l.failed()) {
                 answered = true;
                 if (l != this) {
                     ctx.stats().failover();
                 }
-                Reply r = l.reply;
-                l.reply = null;
+                Reply r = (Reply) l.outcome;
+                l.outcome = SETTLED;
                 sink.accept(r, null);
                 for (WriteLeg later = l.next; later != null; later = later.next) {
-                    if (later.done) {
+                    if (later.done()) {
                         settle(later);
                     }
                 }
@@ -120,22 +126,26 @@ final class ReplicatedWrite extends WriteLeg {
             }
             l = l.next;
         }
-        cursor = l;
         if (l == null) {
             answered = true;
             List<BackendServer> servers = new ArrayList<>();
             List<BackendException> causes = new ArrayList<>();
             for (WriteLeg f = this; f != null; f = f.next) {
                 servers.add(f.server);
-                causes.add(f.cause);
+                causes.add((BackendException) f.outcome);
             }
             sink.accept(ctx.unavailable(key, servers, causes), null);
         }
     }
 
-    /** A copy after the one that answered the client. */
+    /** A copy after the one that answered the client: its error or failure is counted, its reply released. */
     private void settle(WriteLeg leg) {
-        ctx.copyWriteDone(leg.server, leg.reply, leg.cause);
-        leg.reply = null;
+        Object o = leg.outcome;
+        leg.outcome = SETTLED;
+        if (o instanceof BackendException e) {
+            ctx.copyWriteDone(leg.server, null, e);
+        } else if (o instanceof Reply r) {
+            ctx.copyWriteDone(leg.server, r, null);
+        }
     }
 }

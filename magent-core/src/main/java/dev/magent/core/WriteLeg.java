@@ -3,27 +3,47 @@ package dev.magent.core;
 import dev.magent.protocol.Reply;
 
 /**
- * One copy's request of a {@link ReplicatedWrite} and its outcome; the write itself is the main's leg,
- * and links the others, so a replicated write allocates one object per copy and nothing else.
+ * One copy's request of a {@link ReplicatedWrite} and its outcome; the write itself is the main's leg
+ * and links the others, so a replicated write allocates one small object per copy and nothing else
+ * (the hot path's budget: as little as the main + backup callbacks it replaced).
  */
-class WriteLeg implements Completion {
+abstract class WriteLeg implements Completion {
     final BackendServer server;
-    private final ReplicatedWrite write;
     WriteLeg next;
-    boolean done;
-    Reply reply;
-    /** Why the request failed (already counted and hinted), or null. */
-    BackendException cause;
+    /** Null while waiting; then the {@link Reply}, or the {@link BackendException} (already counted and hinted). */
+    Object outcome;
 
-    WriteLeg(ReplicatedWrite write, BackendServer server) {
-        this.write = write == null ? (ReplicatedWrite) this : write;
+    WriteLeg(BackendServer server) {
         this.server = server;
+    }
+
+    abstract ReplicatedWrite write();
+
+    boolean done() {
+        return outcome != null;
+    }
+
+    boolean failed() {
+        return outcome instanceof BackendException;
     }
 
     @Override
     public void accept(Reply r, Throwable failure) {
-        done = true;
-        reply = r;
-        write.legDone(this, failure);
+        write().legDone(this, r, failure);
+    }
+
+    /** A backup pool's leg. */
+    static final class Copy extends WriteLeg {
+        private final ReplicatedWrite write;
+
+        Copy(ReplicatedWrite write, BackendServer server) {
+            super(server);
+            this.write = write;
+        }
+
+        @Override
+        ReplicatedWrite write() {
+            return write;
+        }
     }
 }
