@@ -49,6 +49,10 @@ final class CliOptions {
     @Parameter(names = {"-b", "--backup"})
     List<String> backups = new ArrayList<>();
 
+    /** One more backup pool per use, its servers comma-separated: a third, fourth... copy of every key. */
+    @Parameter(names = {"--backup-pool"}, splitter = WholeValue.class)
+    List<String> backupPools = new ArrayList<>();
+
     @Parameter(names = {"-k", "--ketama"})
     boolean ketama;
 
@@ -261,6 +265,14 @@ final class CliOptions {
         };
     }
 
+    /** {@code --backup-pool a,b} is one pool of two servers, not two values: no splitting at commas. */
+    public static final class WholeValue implements com.beust.jcommander.converters.IParameterSplitter {
+        @Override
+        public List<String> split(String value) {
+            return List.of(value);
+        }
+    }
+
     /** True when -u or -g was given: they are accepted but cannot take effect. */
     boolean asksForPrivilegeDrop() {
         return user != null || group != null;
@@ -278,10 +290,28 @@ final class CliOptions {
         Map<ServerAddress, Integer> weights = new HashMap<>();
         List<ServerAddress> mains = weightedAddresses("-s", servers, weights);
         List<ServerAddress> copies = weightedAddresses("-b", backups, weights);
+        List<List<ServerAddress>> pools = new ArrayList<>();
+        if (!copies.isEmpty()) {
+            pools.add(copies);
+        }
+        List<ServerAddress> every = new ArrayList<>(concat(mains, copies));
+        for (String pool : backupPools) {
+            List<String> members = new ArrayList<>();
+            for (String m : pool.split(",")) {
+                if (m.isBlank()) {
+                    throw new UsageException("bad --backup-pool value '" + pool + "': expected host:port[,host:port...]");
+                }
+                members.add(m);
+            }
+            List<ServerAddress> addresses = weightedAddresses("--backup-pool", members, weights);
+            pools.add(addresses);
+            every.addAll(addresses);
+        }
         Set<ServerAddress> seen = new HashSet<>();
-        for (ServerAddress a : concat(mains, copies)) {
+        for (ServerAddress a : every) {
             if (!seen.add(a)) {
-                throw new UsageException("server " + a + " is given twice (in -s or -b): each copy needs its own server");
+                throw new UsageException("server " + a + " is given twice (in -s" + (backupPools.isEmpty()
+                        ? " or -b" : ", -b or --backup-pool") + "): each copy needs its own server");
             }
         }
         if (port < 0 || port > 65535) {
@@ -323,7 +353,7 @@ final class CliOptions {
                     .port(port == 0 ? -1 : port)
                     .unixSocket(socket)
                     .mains(mains)
-                    .backups(copies)
+                    .backupPools(pools)
                     .weights(weights)
                     .ketama(ketama)
                     .maxConnections(maxConnections)

@@ -58,7 +58,12 @@ final class ConfigFile {
     record Listen(String address, Integer port, String unixSocket) {
     }
 
-    record Servers(List<ServerEntry> main, List<ServerEntry> backup) {
+    /**
+     * {@code backup} is the first backup pool; {@code backup_pools} the further ones in copy order (a list
+     * of lists: each pool one more copy of every key), as {@code -b} then {@code --backup-pool}. Without
+     * {@code backup}, the first of {@code backup_pools} is the first backup pool.
+     */
+    record Servers(List<ServerEntry> main, List<ServerEntry> backup, List<List<ServerEntry>> backupPools) {
     }
 
     /** {@code "host:port"}, or {@code {"address": "host:port", "weight": 1}}. */
@@ -121,6 +126,10 @@ final class ConfigFile {
         if (!options.ketama && doc.servers() != null) {
             s.weightsNeedKetama("servers.main", options.given.contains("servers") ? null : doc.servers().main());
             s.weightsNeedKetama("servers.backup", options.given.contains("backups") ? null : doc.servers().backup());
+            List<List<ServerEntry>> pools = doc.servers().backupPools();
+            for (int p = 0; pools != null && p < pools.size(); p++) {
+                s.weightsNeedKetama("servers.backup_pools[" + p + "]", pools.get(p));
+            }
         }
         if (options.servers.isEmpty()) {
             throw new UsageException(file + ": no main server: give servers.main in the file or -s host:port");
@@ -320,6 +329,16 @@ final class ConfigFile {
             if (d.servers() != null) {
                 servers("servers.main", d.servers().main());
                 servers("servers.backup", d.servers().backup());
+                if (d.servers().backupPools() != null) {
+                    for (int p = 0; p < d.servers().backupPools().size(); p++) {
+                        List<ServerEntry> pool = d.servers().backupPools().get(p);
+                        if (pool == null || pool.isEmpty()) {
+                            throw new UsageException(field("servers.backup_pools[" + p + "]",
+                                    "a backup pool needs at least one server"));
+                        }
+                        servers("servers.backup_pools[" + p + "]", pool);
+                    }
+                }
             }
             if (d.hashing() != null && !d.hashing().equals("modulo") && !d.hashing().equals("ketama")) {
                 throw new UsageException(field("hashing", "expected 'modulo' or 'ketama', got '" + d.hashing() + "'"));
@@ -468,6 +487,13 @@ final class ConfigFile {
                 }
                 if (d.servers().backup() != null && !o.given.contains("backups")) {
                     o.backups = addresses(d.servers().backup());
+                }
+                List<List<ServerEntry>> pools = d.servers().backupPools();
+                if (pools != null && !o.given.contains("backupPools")) {
+                    o.backupPools = new ArrayList<>();
+                    for (List<ServerEntry> pool : pools) {
+                        o.backupPools.add(String.join(",", addresses(pool)));
+                    }
                 }
             }
             if (d.hashing() != null && !o.given.contains("ketama")) {

@@ -62,7 +62,9 @@ final class ConfigReload {
         }
         return (options.configFile == null ? "the command line" : options.configFile) + " is valid: "
                 + config.mains().size() + " main(s) " + config.mains() + ", " + config.backups().size()
-                + " backup(s) " + config.backups() + ", " + (config.ketama() ? "ketama" : "modulo") + " hashing";
+                + " backup(s) " + config.backups()
+                + (config.furtherBackupPools().isEmpty() ? "" : ", further backup pools " + config.furtherBackupPools())
+                + ", " + (config.ketama() ? "ketama" : "modulo") + " hashing";
     }
 
     /** SIGHUP: reload now, on the reload thread, and log the outcome. */

@@ -32,10 +32,13 @@ public final class Main {
 
     /** Kept in C magent's shape (magent -h) so its users find their flags where they expect them. */
     static final String USAGE = """
-            Usage: magent -s host:port [-s host:port ...] [-b host:port ...] [options]
+            Usage: magent -s host:port [-s host:port ...] [-b host:port ...] [--backup-pool host:port,...] [options]
 
               -s, --server host:port   main memcached server; repeat for each (keys are sharded over them)
               -b, --backup host:port   backup memcached server; repeat for each (every write is copied there)
+              --backup-pool host:port[,host:port...]
+                                       one more backup pool (another copy of every key, on its own ring);
+                                       repeat for each; reads try the main, -b's pool, then these in order
                                        host:port:weight gives a ketama weight (default 1), as twemproxy
               -p, --port N             TCP port, default 11211 (0 to disable TCP support; then -f is needed)
               -l, --listen ADDR        local bind address, default 127.0.0.1 (C magent: 0.0.0.0);

@@ -81,6 +81,29 @@ class CliOptionsTest {
         assertEquals(List.of(C, A, B), c.mains());
     }
 
+    @Test
+    void backupPoolsAddCopiesInOrder() throws Exception {
+        ProxyConfig c = config("-s", "127.0.0.1:11211", "-b", "127.0.0.1:11212",
+                "--backup-pool", "127.0.0.1:11213,127.0.0.1:11214", "--backup-pool=127.0.0.1:11215");
+        assertEquals(List.of(List.of(A), List.of(B), List.of(C, new ServerAddress("127.0.0.1", 11214)),
+                List.of(new ServerAddress("127.0.0.1", 11215))), c.pools());
+        assertEquals(List.of(B), c.backups(), "-b stays the first backup pool");
+    }
+
+    @Test
+    void aBackupPoolWithoutMinusBIsTheFirst() throws Exception {
+        ProxyConfig c = config("-s", "127.0.0.1:11211", "--backup-pool", "127.0.0.1:11212,127.0.0.1:11213");
+        assertEquals(List.of(B, C), c.backups());
+        assertEquals(List.of(), c.furtherBackupPools());
+    }
+
+    @Test
+    void aServerInTwoPoolsIsRefused() {
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class, () -> config(
+                "-s", "127.0.0.1:11211", "-b", "127.0.0.1:11212", "--backup-pool", "127.0.0.1:11212"));
+        assertTrue(e.getMessage().contains("127.0.0.1:11212 is given twice"), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"-b", "--backup"})
     void backupsRepeatInOrder(String flag) throws Exception {

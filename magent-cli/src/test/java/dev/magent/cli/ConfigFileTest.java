@@ -125,6 +125,16 @@ class ConfigFileTest {
     }
 
     @Test
+    void backupPoolsListEveryCopy() throws Exception {
+        ProxyConfig c = config("""
+                {"servers": {"main": ["10.0.0.1:11211"],
+                             "backup_pools": [["10.0.0.2:11211"], ["10.0.0.3:11211", "[::1]:11211"]]}}
+                """);
+        assertEquals(List.of(B), c.backups());
+        assertEquals(List.of(List.of(C, new ServerAddress("::1", 11211))), c.furtherBackupPools());
+    }
+
+    @Test
     void serversAsStringsOrObjects() throws Exception {
         ProxyConfig c = config("""
                 {"servers": {"main": [{"address": "10.0.0.1:11211"}, {"address": "10.0.0.2:11211", "weight": 1}],
