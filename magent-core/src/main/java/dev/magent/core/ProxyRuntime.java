@@ -177,7 +177,8 @@ final class ProxyRuntime {
             s.add(new Stat("matrix_" + i++, b.address() + " role=" + b.role().label()
                     + " state=" + b.state().name().toLowerCase() + " pool_size=" + b.openConnections()
                     + " requests=" + b.requests() + " failures=" + b.failures()
-                    + " hinted_keys=" + b.hints().size() + (b.hints().overflowed() ? " hints_overflowed=1" : "")));
+                    + " hinted_keys=" + b.hints().size() + (b.hints().overflowed() ? " hints_overflowed=1" : "")
+                    + " pool=" + b.pool()));
         }
         if (rejoin != null) {
             for (Map.Entry<BackendServer, ResyncProgress> e : rejoin.allProgress()) {

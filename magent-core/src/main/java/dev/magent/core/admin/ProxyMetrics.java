@@ -15,7 +15,7 @@ import java.util.function.ToLongFunction;
 
 /**
  * What {@code GET /metrics} answers: the counters of {@code /stats} as Prometheus metrics, all named
- * {@code magent_…}. Per-server series carry {@code server="host:port"} and {@code role="main|backup"}.
+ * {@code magent_…}. Per-server series carry {@code server="host:port"} and {@code role="main|backup"} and {@code pool="0|1|..."}.
  * docs/operations.md lists them.
  */
 final class ProxyMetrics {
@@ -154,12 +154,14 @@ final class ProxyMetrics {
     }
 
     private static String[] labels(BackendServer s, String... more) {
-        String[] l = new String[4 + more.length];
+        String[] l = new String[6 + more.length];
         l[0] = "server";
         l[1] = s.address().toString();
         l[2] = "role";
         l[3] = s.role().label();
-        System.arraycopy(more, 0, l, 4, more.length);
+        l[4] = "pool"; // 0 the mains, 1.. the backup pools in order: which copy of a key the server holds
+        l[5] = Integer.toString(s.pool());
+        System.arraycopy(more, 0, l, 6, more.length);
         return l;
     }
 }

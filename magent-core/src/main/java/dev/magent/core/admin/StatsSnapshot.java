@@ -73,7 +73,7 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
      * @param hintsOverflowed whether it missed more writes than the hint log holds (full resync on return)
      * @param resync          its catch-up after an outage
      */
-    record Server(String address, String role, int index, int weight, String state, String since,
+    record Server(String address, String role, int pool, int index, int weight, String state, String since,
                   int openConnections, long requests, long failures, Latency latencyMicros, int hintedKeys,
                   boolean hintsOverflowed, Resync resync) {
     }
@@ -115,7 +115,7 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
         }
         List<Server> servers = new ArrayList<>(all.size());
         for (BackendServer s : all) {
-            servers.add(new Server(s.address().toString(), s.role().label(), s.indexInRole(), s.weight(),
+            servers.add(new Server(s.address().toString(), s.role().label(), s.pool(), s.indexInRole(), s.weight(),
                     s.state().name().toLowerCase(), time(s.stateSinceMillis()), s.openConnections(), s.requests(),
                     s.failures(), Latency.of(s.latency()), s.hintedKeys(), s.hintsOverflowed(),
                     Resync.of(s.resyncProgress())));
