@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  *   <li>its hint log overflowed or it missed a flush_all: it is flushed and resynced in full;</li>
  *   <li>otherwise (it was cut off and kept its items) exactly its hinted keys are rewritten.</li>
  * </ol>
- * A resync enumerates the other role's servers with {@code lru_crawler metadump all}, keeps the keys
+ * A resync enumerates the other pools' servers with {@code lru_crawler metadump all}, keeps the keys
  * whose copy belongs on this server, reads each with {@code mg <key> v f t} and writes it with
  * {@code add}, so that nothing written since is overwritten and nothing deleted since comes back. Rate
  * limited; runs on one event loop.
@@ -320,18 +320,26 @@ final class Rejoin implements HealthProber.Recovery {
     }
 
     /**
-     * The servers to list keys from: every other pool's that is in service. With several backup pools
-     * a key may be listed more than once; {@code add} makes the second copy a no-op.
+     * The servers to list keys from: the other pools' in copy order, until one pool is wholly in service
+     * (every key has a copy there). A pool with a server out adds the next pool, which holds the copies
+     * of that server's keys; a key listed twice costs one {@code add} that answers NOT_STORED.
      */
     private List<BackendServer> sourcesFor(BackendServer target) {
         List<BackendServer> sources = new ArrayList<>();
         for (int pool = 0; pool < cluster.copies(); pool++) {
-            if (pool != target.pool()) {
-                for (BackendServer s : cluster.pool(pool)) {
-                    if (s.servesReads()) {
-                        sources.add(s);
-                    }
+            if (pool == target.pool()) {
+                continue;
+            }
+            boolean whole = true;
+            for (BackendServer s : cluster.pool(pool)) {
+                if (s.servesReads()) {
+                    sources.add(s);
+                } else {
+                    whole = false;
                 }
+            }
+            if (whole) {
+                break;
             }
         }
         return sources;
