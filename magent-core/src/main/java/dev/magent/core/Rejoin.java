@@ -2,12 +2,10 @@ package dev.magent.core;
 
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.FlushAllCommand;
-import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.MetadumpDecoder;
 import dev.magent.protocol.MetadumpEntry;
 import dev.magent.protocol.ProtocolError;
 import dev.magent.protocol.StatusReply;
-import dev.magent.protocol.StorageCommand;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.handler.ssl.SslContext;
 import io.netty.buffer.Unpooled;
@@ -18,7 +16,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -48,9 +45,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Rejoin implements HealthProber.Recovery {
     private static final Logger log = LoggerFactory.getLogger(Rejoin.class);
-    private static final int MAX_COPIES_IN_FLIGHT = 64;
     private static final int QUEUE_LOW_WATER = 2048;
-    private static final long TICK_MILLIS = 50;
     private static final int MAX_HINT_PASSES = 5;
     private static final int MAX_RESYNC_ATTEMPTS = 3;
     private static final long HINT_SWEEP_SECONDS = 1;
@@ -58,8 +53,8 @@ final class Rejoin implements HealthProber.Recovery {
 
     // swapped by a reload on this loop
     private Cluster cluster;
-    /** The send contract, ungated: a returning server is written to before it is back in service. */
-    private final Backends backends;
+    /** Copies keys through the ungated send contract: a returning server is written to before it serves. */
+    private final KeyCopier copier;
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final SslContext tls;
@@ -71,7 +66,7 @@ final class Rejoin implements HealthProber.Recovery {
     Rejoin(Cluster cluster, Router router, Transport transport, SslContext tls, ProxyConfig config) {
         this.cluster = cluster;
         this.tls = tls;
-        this.backends = router.loopContext();
+        this.copier = new KeyCopier(router.backends());
         this.loop = router.loopContext().loop();
         this.autoResync = config.autoResync();
         this.keysPerSecond = config.resyncRate();
@@ -261,7 +256,7 @@ final class Rejoin implements HealthProber.Recovery {
                 // no other copy can be read: with copies configured, keep the hint and retry later
                 return CompletableFuture.completedFuture(cluster.copies() == 1);
             }
-            return copy(source, target, key);
+            return copier.copy(source, target, key, true);
         }).handle((ok, f) -> {
             if (f == null && Boolean.TRUE.equals(ok) && target.hints().resolved(hint)) {
                 p.hintResolved();
@@ -370,7 +365,8 @@ final class Rejoin implements HealthProber.Recovery {
         };
         // a copy that failed (a timeout on a busy server) gets one more try once the dump is through
         List<byte[]> retry = new ArrayList<>();
-        Pacer pacer = new Pacer(keys, key -> copy(source, target, key, false).thenApply(ok -> {
+        Pacer pacer = new Pacer(loop, keysPerSecond, keys, key -> copier.copy(source, target, key, false)
+                .thenApply(ok -> {
             if (!ok) {
                 retry.add(key);
             }
@@ -444,118 +440,15 @@ final class Rejoin implements HealthProber.Recovery {
                 channel[0].close();
             }
         }).thenCompose(v -> retry.isEmpty() ? CompletableFuture.completedFuture(null)
-                : pace(retry.iterator(), key -> copy(source, target, key, true)));
+                : pace(retry.iterator(), key -> copier.copy(source, target, key, true)));
     }
 
-    /**
-     * Copies one key from source to target with {@code mg} then {@code add}; completes with true when the
-     * key is settled (copied, gone from the source, or already on the target), false when a copy failed.
-     */
-    private CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key) {
-        return copy(source, target, key, true);
-    }
-
-    private CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key,
-                                            boolean countFailure) {
-        ResyncProgress p = progress(target);
-        return send(source, new MetaGetCommand(key, ReadRepair.VALUE_FLAGS_TTL)).thenCompose(r -> {
-            ReadRepair.Fetched f = ReadRepair.parse(key, r, source);
-            if (f == null) {
-                p.countSkipped(); // gone from the source meanwhile (or unreadable): not resurrected
-                return CompletableFuture.completedFuture(true);
-            }
-            StorageCommand add = ReadRepair.add(f.value(), f.remainingTtl());
-            f.value().data().release();
-            if (add == null) {
-                p.countSkipped(); // about to expire
-                return CompletableFuture.completedFuture(true);
-            }
-            return send(target, add).thenApply(stored -> {
-                if (stored == StatusReply.STORED) {
-                    p.countCopied();
-                } else {
-                    p.countSkipped(); // already there: written since the server returned
-                }
-                ReferenceCountUtil.release(stored);
-                return true;
-            });
-        }).exceptionally(f -> {
-            if (countFailure) {
-                p.countFailed();
-            }
-            return false;
-        });
-    }
-
-    /** Sends through the server's ungated backend: recovery writes to servers not yet in service. */
     private CompletableFuture<dev.magent.protocol.Reply> send(BackendServer server, dev.magent.protocol.Command c) {
-        PendingReply reply = new PendingReply();
-        backends.backend(server.id()).send(c, reply);
-        return reply;
+        return copier.send(server, c);
     }
 
     private <T> CompletableFuture<Void> pace(Iterator<T> items, Function<T, CompletableFuture<?>> work) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        Pacer pacer = new Pacer(items, work, done);
-        pacer.sourceEnded();
-        return done;
-    }
-
-    /**
-     * Runs work items at most {@code keysPerSecond} per second and {@link #MAX_COPIES_IN_FLIGHT} at once,
-     * on the rejoin loop. Completes when the source has ended and every item finished.
-     */
-    private final class Pacer {
-        private final Iterator<?> items;
-        @SuppressWarnings("rawtypes")
-        private final Function work;
-        private final CompletableFuture<Void> done;
-        private final double perTick = Math.max(1.0, keysPerSecond * TICK_MILLIS / 1000.0);
-        private double allowance = perTick;
-        private int inFlight;
-        private boolean sourceEnded;
-        private ScheduledFuture<?> ticker;
-
-        <T> Pacer(Iterator<T> items, Function<T, CompletableFuture<?>> work, CompletableFuture<Void> done) {
-            this.items = items;
-            this.work = work;
-            this.done = done;
-            this.ticker = loop.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
-        }
-
-        private void tick() {
-            allowance = Math.min(perTick * 2, allowance + perTick);
-            kick();
-        }
-
-        void sourceEnded() {
-            sourceEnded = true;
-            kick();
-        }
-
-        void fail(Throwable cause) {
-            ticker.cancel(false);
-            done.completeExceptionally(cause);
-        }
-
-        @SuppressWarnings("unchecked")
-        void kick() {
-            if (done.isDone()) {
-                return;
-            }
-            while (allowance >= 1 && inFlight < MAX_COPIES_IN_FLIGHT && items.hasNext()) {
-                allowance -= 1;
-                inFlight++;
-                ((CompletableFuture<?>) work.apply(items.next())).whenComplete((v, f) -> {
-                    inFlight--;
-                    kick();
-                });
-            }
-            if (sourceEnded && inFlight == 0 && !items.hasNext()) {
-                ticker.cancel(false);
-                done.complete(null);
-            }
-        }
+        return Pacer.pace(loop, keysPerSecond, items, work);
     }
 
     /** For stats: every server's catch-up progress so far. */

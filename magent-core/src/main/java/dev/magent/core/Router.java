@@ -21,6 +21,7 @@ import io.netty.util.ReferenceCountUtil;
  */
 final class Router {
     private final LoopContext loop;
+    private final Backends backends;
     private final RouteContext ctx;
     /** The meta protocol's commands (mg, ms, md, ma, mn): main and first backup pool only, for now. */
     private final MetaRoutes meta;
@@ -34,6 +35,7 @@ final class Router {
     /** A router sending through {@code backends} (the loop's pools, or fakes in tests and benchmarks). */
     Router(Cluster cluster, LoopContext loop, Backends backends, ProxyStats stats, boolean readRepair) {
         this.loop = loop;
+        this.backends = backends;
         this.ctx = new RouteContext(cluster, backends, stats, readRepair);
         Route read = new ReadRoute(ctx);
         Route write = new ReplicatedWrite.WriteRoute(ctx);
@@ -59,6 +61,11 @@ final class Router {
 
     LoopContext loopContext() {
         return loop;
+    }
+
+    /** Every server's ungated backend on this loop: for recovery, which writes to servers out of service. */
+    Backends backends() {
+        return backends;
     }
 
     /** What the routes of this loop share (for recovery code and tests). */

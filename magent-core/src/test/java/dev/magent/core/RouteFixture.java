@@ -28,10 +28,21 @@ final class RouteFixture {
     }
 
     static RouteFixture withoutRepair(int... sizes) {
-        return new RouteFixture(false, sizes);
+        return new RouteFixture(false, null, sizes);
     }
 
+    /** A router whose loop is {@code loop}: for recovery code, which runs on the router's loop. */
+    static RouteFixture onLoop(io.netty.channel.EventLoop loop, int... sizes) {
+        return new RouteFixture(true, loop, sizes);
+    }
+
+    final ProxyConfig config;
+
     private RouteFixture(boolean readRepair, int... sizes) {
+        this(readRepair, null, sizes);
+    }
+
+    private RouteFixture(boolean readRepair, io.netty.channel.EventLoop loop, int... sizes) {
         List<List<ServerAddress>> pools = new ArrayList<>();
         for (int p = 0; p < sizes.length; p++) {
             List<ServerAddress> pool = new ArrayList<>();
@@ -40,14 +51,15 @@ final class RouteFixture {
             }
             pools.add(pool);
         }
-        ProxyConfig config = ProxyConfig.builder().mains(pools.get(0))
+        config = ProxyConfig.builder().mains(pools.get(0))
                 .backupPools(pools.subList(1, pools.size())).readRepair(readRepair).build();
         cluster = new Cluster(config);
         fakes = new FakeBackend[cluster.size()];
         for (int i = 0; i < fakes.length; i++) {
             fakes[i] = new FakeBackend(cluster.server(i).address());
         }
-        router = new Router(cluster, null, id -> fakes[id], stats, readRepair);
+        router = new Router(cluster, loop == null ? null : new LoopContext(loop, new BackendPool[0]),
+                id -> fakes[id], stats, readRepair);
     }
 
     /** The server holding the key's copy in a pool (0: its main). */
