@@ -54,8 +54,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @State(Scope.Thread)
 public class RouterBenchmark {
-    /** Backup pools behind the two mains (1: the classic main + backup). */
-    @Param({"1"})
+    /** Backup pools behind the two mains (1: the classic main + backup; 2: three copies of every key). */
+    @Param({"1", "2"})
     int backupPools;
 
     private Router router;
@@ -72,8 +72,11 @@ public class RouterBenchmark {
             value.writeByte('a' + i % 26);
         }
         List<ServerAddress> mains = List.of(new ServerAddress("10.0.0.1", 11211), new ServerAddress("10.0.0.2", 11211));
-        List<ServerAddress> backups = List.of(new ServerAddress("10.0.1.1", 11211));
-        ProxyConfig config = ProxyConfig.builder().mains(mains).backups(backups).build();
+        List<List<ServerAddress>> pools = new ArrayList<>();
+        for (int p = 1; p <= backupPools; p++) {
+            pools.add(List.of(new ServerAddress("10.0." + p + ".1", 11211)));
+        }
+        ProxyConfig config = ProxyConfig.builder().mains(mains).backupPools(pools).build();
         Cluster cluster = new Cluster(config);
         hitKey = "k0000001:abcdefghijklmnopqrstuvw".getBytes(StandardCharsets.US_ASCII);
         missKey = "miss:abcdefghijklmnopqrstuvwxyz0".getBytes(StandardCharsets.US_ASCII);

@@ -13,7 +13,8 @@ import java.util.List;
  * is syncing does not serve reads yet, so it counts as not up.
  *
  * <p>A backup that is down while every main is up leaves the proxy healthy (every key is served) but
- * degraded: the report lists it.
+ * degraded: the report lists it. With several backup pools, a down main's keys are all covered while one
+ * backup pool is wholly up.
  *
  * @param healthy     true when every key has a reachable copy
  * @param reason      one sentence saying why, for people reading the probe's output
@@ -26,14 +27,19 @@ record HealthCheck(boolean healthy, String reason, List<String> notInService) {
         List<String> mainsOut = new ArrayList<>();
         List<String> backupsOut = new ArrayList<>();
         int backups = 0;
+        java.util.Set<Integer> backupPools = new java.util.HashSet<>();
+        java.util.Set<Integer> poolsWithOneOut = new java.util.HashSet<>();
         for (BackendServer s : servers) {
             if (s.role() == Role.BACKUP) {
                 backups++;
+                backupPools.add(s.pool());
             }
             if (s.state() != BackendServer.State.UP) {
                 (s.role() == Role.MAIN ? mainsOut : backupsOut).add(describe(s));
+                poolsWithOneOut.add(s.pool());
             }
         }
+        boolean aBackupPoolWhollyUp = !poolsWithOneOut.containsAll(backupPools);
         List<String> out = new ArrayList<>(mainsOut);
         out.addAll(backupsOut);
         if (mainsOut.isEmpty()) {
@@ -44,7 +50,7 @@ record HealthCheck(boolean healthy, String reason, List<String> notInService) {
             return new HealthCheck(false, String.join(", ", mainsOut)
                     + " and there are no backups: its keys have no copy in service", out);
         }
-        if (backupsOut.isEmpty()) {
+        if (backupsOut.isEmpty() || aBackupPoolWhollyUp) {
             return new HealthCheck(true, String.join(", ", mainsOut) + ": its keys are served by the backups", out);
         }
         return new HealthCheck(false, String.join(", ", mainsOut) + " and " + String.join(", ", backupsOut)
