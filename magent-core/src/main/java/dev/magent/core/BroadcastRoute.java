@@ -24,20 +24,21 @@ final class BroadcastRoute implements Route {
         FlushAllCommand f = (FlushAllCommand) command;
         FlushAllCommand c = f.noreply() ? new FlushAllCommand(f.delay(), false) : f;
         BackendServer[] servers = ctx.cluster().all();
-        Broadcast b = new Broadcast(ctx, servers.length, sink);
+        Flush b = new Flush(ctx, servers.length, sink);
         for (BackendServer s : servers) {
             ctx.send(s, c, (r, failure) -> b.done(s, r, failure));
         }
     }
 
-    private static final class Broadcast {
+    /** One flush_all's answers. */
+    private static final class Flush {
         private final RouteContext ctx;
         private final Completion sink;
         private int pending;
         private boolean anyOk;
         private Reply firstError;
 
-        Broadcast(RouteContext ctx, int servers, Completion sink) {
+        Flush(RouteContext ctx, int servers, Completion sink) {
             this.ctx = ctx;
             this.pending = servers;
             this.sink = sink;

@@ -161,7 +161,7 @@ final class RouteContext {
             case TIMEOUT -> "timed out";
             case CONNECTION -> "unreachable";
             case PROTOCOL -> "sent a bad reply";
-            case OVERLOAD -> "overloaded";
+            case LOCAL -> "could not be answered (proxy out of memory)";
             case SHUTDOWN -> "shutting down";
         };
     }

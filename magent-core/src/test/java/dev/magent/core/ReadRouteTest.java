@@ -54,7 +54,7 @@ class ReadRouteTest {
     }
 
     @ParameterizedTest(name = "a main failing with {0} fails over to the backup")
-    @CsvSource({"TIMEOUT", "CONNECTION", "PROTOCOL", "OVERLOAD"})
+    @CsvSource({"TIMEOUT", "CONNECTION", "PROTOCOL", "LOCAL"})
     void aFailingMainFailsOver(BackendException.Reason reason) {
         RouteFixture fx = RouteFixture.pools(1, 1);
         fx.backup("k").put("k", "b");

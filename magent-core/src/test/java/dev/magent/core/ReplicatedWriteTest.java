@@ -64,7 +64,7 @@ class ReplicatedWriteTest {
     }
 
     @ParameterizedTest(name = "a main failing with {0} fails over to the backup and is hinted")
-    @CsvSource({"TIMEOUT", "CONNECTION", "PROTOCOL", "OVERLOAD"})
+    @CsvSource({"TIMEOUT", "CONNECTION", "PROTOCOL", "LOCAL"})
     void aFailingMainFailsOver(BackendException.Reason reason) {
         RouteFixture fx = RouteFixture.pools(1, 1);
         fx.main("k").failing(reason);
