@@ -64,7 +64,8 @@ final class ArithmeticRoute implements Route {
 
         private void done(int copy, BackendServer server, Reply r, Throwable f) {
             if (f != null) {
-                causes[copy] = ctx.missed(server, command.key(), f);
+                // a backup is hinted only once some copy took the delta (see ReplicatedWrite)
+                causes[copy] = copy == 0 ? ctx.missed(server, command.key(), f) : ctx.noteFailure(f);
             } else {
                 replies[copy] = r;
             }
@@ -130,6 +131,9 @@ final class ArithmeticRoute implements Route {
                 BackendServer server = cluster.copy(p, key);
                 Reply r = replies[p];
                 if (causes[p] != null) {
+                    if (p > 0) {
+                        RouteContext.hint(server, key, causes[p]);
+                    }
                     ctx.copyWriteDone(server, null, causes[p]);
                 } else if (p == 0 && mainLost) {
                     ReferenceCountUtil.release(r);

@@ -94,7 +94,10 @@ final class ReplicatedWrite extends WriteLeg {
 
     void legDone(WriteLeg leg, Reply reply, Throwable failure) {
         if (failure != null) {
-            leg.outcome = ctx.missed(leg.server, key, failure);
+            // the main is hinted at once (as before); a backup only once some copy took the write: when
+            // every copy failed the client was told so, and hinting the backups too could leave a key with
+            // no copy that counts as fresh (a main stale during a resync and a backup stale after a timeout)
+            leg.outcome = leg == this ? ctx.missed(leg.server, key, failure) : ctx.noteFailure(failure);
         } else {
             leg.outcome = reply;
         }
@@ -116,6 +119,9 @@ final class ReplicatedWrite extends WriteLeg {
                 }
                 Reply r = (Reply) l.outcome;
                 l.outcome = SETTLED;
+                for (WriteLeg before = l == this ? l : this.next; before != l; before = before.next) {
+                    RouteContext.hint(before.server, key, (BackendException) before.outcome); // failed over
+                }
                 sink.accept(r, null);
                 for (WriteLeg later = l.next; later != null; later = later.next) {
                     if (later.done()) {
@@ -143,6 +149,7 @@ final class ReplicatedWrite extends WriteLeg {
         Object o = leg.outcome;
         leg.outcome = SETTLED;
         if (o instanceof BackendException e) {
+            RouteContext.hint(leg.server, key, e);
             ctx.copyWriteDone(leg.server, null, e);
         } else if (o instanceof Reply r) {
             ctx.copyWriteDone(leg.server, r, null);

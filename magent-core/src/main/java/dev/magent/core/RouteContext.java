@@ -67,11 +67,16 @@ final class RouteContext {
     /** A write the server did not get: counted, and hinted so that its copy is fixed when it returns. */
     BackendException missed(BackendServer server, byte[] key, Throwable failure) {
         BackendException e = noteFailure(failure);
-        if (e.reason() != BackendException.Reason.SHUTDOWN) {
+        hint(server, key, e);
+        return e;
+    }
+
+    /** Hints a write the server missed (counted already). */
+    static void hint(BackendServer server, byte[] key, BackendException cause) {
+        if (cause.reason() != BackendException.Reason.SHUTDOWN) {
             server.hints().record(key);
             takeOutIfOverflowed(server);
         }
-        return e;
     }
 
     /**

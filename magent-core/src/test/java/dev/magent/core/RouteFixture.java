@@ -31,6 +31,11 @@ final class RouteFixture {
         return new RouteFixture(false, null, sizes);
     }
 
+    /** Servers whose hint logs hold {@code capacity} keys. */
+    static RouteFixture withHintCapacity(int capacity, int... sizes) {
+        return new RouteFixture(true, null, capacity, sizes);
+    }
+
     /** A router whose loop is {@code loop}: for recovery code, which runs on the router's loop. */
     static RouteFixture onLoop(io.netty.channel.EventLoop loop, int... sizes) {
         return new RouteFixture(true, loop, sizes);
@@ -43,6 +48,10 @@ final class RouteFixture {
     }
 
     private RouteFixture(boolean readRepair, io.netty.channel.EventLoop loop, int... sizes) {
+        this(readRepair, loop, 100_000, sizes);
+    }
+
+    private RouteFixture(boolean readRepair, io.netty.channel.EventLoop loop, int hintCapacity, int... sizes) {
         List<List<ServerAddress>> pools = new ArrayList<>();
         for (int p = 0; p < sizes.length; p++) {
             List<ServerAddress> pool = new ArrayList<>();
@@ -52,7 +61,7 @@ final class RouteFixture {
             pools.add(pool);
         }
         config = ProxyConfig.builder().mains(pools.get(0))
-                .backupPools(pools.subList(1, pools.size())).readRepair(readRepair).build();
+                .backupPools(pools.subList(1, pools.size())).readRepair(readRepair).hintCapacity(hintCapacity).build();
         cluster = new Cluster(config);
         fakes = new FakeBackend[cluster.size()];
         for (int i = 0; i < fakes.length; i++) {
