@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Read-repair (docs/semantics.md): a copy missed a key, so the next copies are asked in order with
  * {@code mg <key> v f t} (value, client flags, remaining TTL); the first hit answers the client and is
- * written back to the copy that missed with {@code add <key> <flags> <exptime>}, which never overwrites a
+ * written back to the copy that missed (and to any copy asked on the way that missed too) with
+ * {@code add <key> <flags> <exptime>}, which never overwrites a
  * value written meanwhile. The same {@code mg} + {@code add} pair is the resync's and the hint replay's
  * copy ({@link #parse}, {@link #add}), as mcrouter's WarmUpRoute.
  */
@@ -47,6 +48,8 @@ final class ReadRepair implements Completion {
     private final BackendServer target;
     private final Done done;
     private int copy;
+    /** Copies between the target and the one that had the key that answered a miss too: refilled as well. */
+    private int alsoMissed;
 
     private ReadRepair(RouteContext ctx, byte[] key, boolean withCas, int from, BackendServer target, Done done) {
         this.ctx = ctx;
@@ -81,7 +84,11 @@ final class ReadRepair implements Completion {
         if (failure != null) {
             ctx.noteFailure(failure); // a stale or down copy: the next one may have it
         } else {
+            boolean miss = reply instanceof MetaReply m && m.code().equals("EN");
             f = parse(key, reply, cluster.copy(copy, key));
+            if (miss && copy < Integer.SIZE) {
+                alsoMissed |= 1 << copy;
+            }
         }
         if (f == null) {
             if (++copy < cluster.copies()) {
@@ -95,13 +102,22 @@ final class ReadRepair implements Completion {
         done.repaired(f.value());
     }
 
-    /** Writes the value back to the copy that missed; an item about to expire is not copied. */
+    /** Writes the value back to the copies that missed; an item about to expire is not copied. */
     private void refill(Fetched f) {
+        refill(target, f);
+        for (int p = 0; alsoMissed != 0 && p < Integer.SIZE; p++) {
+            if ((alsoMissed & (1 << p)) != 0) {
+                refill(cluster.copy(p, key), f);
+            }
+        }
+    }
+
+    private void refill(BackendServer copy, Fetched f) {
         StorageCommand add = add(f.value(), f.remainingTtl());
         if (add == null) {
             return;
         }
-        ctx.send(target, add, (r, failure) -> {
+        ctx.send(copy, add, (r, failure) -> {
             if (failure == null && r == StatusReply.STORED) {
                 ctx.stats().readRepair();
             } else if (failure != null) {

@@ -201,9 +201,19 @@ class ReadRouteTest {
         RouteFixture fx = RouteFixture.pools(2, 1, 1);
         fx.copy(2, "k").put("k", "third", 3, 0);
         assertEquals("VALUE k 3 5\r\nthird\r\nEND\r\n", fx.reply("get k"));
-        assertEquals(List.of("mg k v f t"), fx.copy(1, "k").sent());
+        assertEquals(List.of("mg k v f t", "add k 3 0 third"), fx.copy(1, "k").sent(), "it missed too");
         assertEquals(List.of("mg k v f t"), fx.copy(2, "k").sent());
         assertEquals("third", fx.main("k").value("k"), "the main is refilled");
+    }
+
+    @Test
+    void threeCopiesACopyThatMissedOnTheWayIsRefilledToo() {
+        RouteFixture fx = RouteFixture.pools(1, 1, 1);
+        fx.copy(2, "k").put("k", "third");
+        assertEquals("VALUE k 0 5\r\nthird\r\nEND\r\n", fx.reply("get k"));
+        assertEquals("third", fx.main("k").value("k"));
+        assertEquals("third", fx.copy(1, "k").value("k"), "the first backup (restarted empty, say) is refilled");
+        assertEquals(2, fx.stats.readRepairs());
     }
 
     @Test
