@@ -24,7 +24,7 @@ final class CasRoute implements Route {
     @Override
     public void route(Command command, Completion sink) {
         StorageCommand c = (StorageCommand) command;
-        new Cas(ctx, c, sink).start(0);
+        new Cas(ctx, c, sink).start();
     }
 
     private static final class Cas extends Failover {

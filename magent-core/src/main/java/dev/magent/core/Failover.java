@@ -21,9 +21,9 @@ abstract class Failover implements Completion {
     final Cluster cluster;
     final byte[] key;
     final Completion sink;
-    /** The copy being asked now. */
+    /** The copy being asked now, and its server (placed once: a ring lookup is a hash of the key). */
     int copy;
-    private int firstCopy;
+    private BackendServer server;
     private List<BackendServer> tried;
     private List<BackendException> causes;
 
@@ -34,11 +34,11 @@ abstract class Failover implements Completion {
         this.sink = sink;
     }
 
-    /** Asks copy {@code first} (0: the main) and, if it fails, the ones after it. */
-    final void start(int first) {
-        firstCopy = first;
-        copy = first;
-        ctx.send(cluster.copy(copy, key), command(copy), this);
+    /** Asks the main and, if it fails, the copies after it. */
+    final void start() {
+        copy = 0;
+        server = cluster.mainFor(key);
+        ctx.send(server, command(0), this);
     }
 
     /** The command for a copy (a command without a value can be the same object each time). */
@@ -61,12 +61,12 @@ abstract class Failover implements Completion {
 
     @Override
     public final void accept(Reply reply, Throwable failure) {
-        BackendServer server = cluster.copy(copy, key);
+        BackendServer server = this.server;
         BackendException cause;
         if (failure != null) {
             cause = ctx.noteFailure(failure);
         } else if (acceptable(reply)) {
-            if (copy != firstCopy) {
+            if (copy != 0) {
                 ctx.stats().failover();
             }
             answered(copy, reply);
@@ -82,7 +82,8 @@ abstract class Failover implements Completion {
         causes.add(cause);
         if (copy + 1 < cluster.copies() && failsOver(cause)) {
             copy++;
-            ctx.send(cluster.copy(copy, key), command(copy), this);
+            this.server = cluster.copy(copy, key);
+            ctx.send(this.server, command(copy), this);
             return;
         }
         failed(server, cause);

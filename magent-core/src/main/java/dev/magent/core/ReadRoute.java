@@ -28,7 +28,7 @@ final class ReadRoute implements Route {
             new MultiGet(ctx, r, sink).start();
             return;
         }
-        new Read(ctx, r, sink).start(0);
+        new Read(ctx, r, sink).start();
     }
 
     /** One one-key retrieval: its fail-over state and what to do with the answer. */
