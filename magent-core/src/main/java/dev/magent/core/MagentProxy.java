@@ -1,7 +1,6 @@
 package dev.magent.core;
 
 import dev.magent.core.admin.AdminServer;
-import dev.magent.protocol.MemcacheServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -115,7 +114,8 @@ public final class MagentProxy implements AutoCloseable {
                         if (sslContext != null) {
                             ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
                         }
-                        ch.pipeline().addLast("codec", new MemcacheServerCodec(current.limits(), ADMIN_PREFIX));
+                        // text or binary, told from the first byte; the sniffer puts the codec in its place
+                        ch.pipeline().addLast("sniffer", new ProtocolSniffer(current.limits(), ADMIN_PREFIX));
                         ch.pipeline().addLast("client", new ClientHandler(runtime));
                     }
                 });

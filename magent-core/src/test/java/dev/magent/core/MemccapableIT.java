@@ -19,12 +19,14 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * libmemcached's protocol conformance tool, {@code memccapable -a} (ASCII tests), against memcached
- * directly and against magent over two mains and a backup (docs/reliability.md, "MemccapableIT"): every
- * test that passes directly must pass through magent, except those listed in {@link #EXCEPTIONS}.
+ * libmemcached's protocol conformance tool, {@code memccapable -a} (ASCII tests) and {@code memccapable -b}
+ * (binary tests), against memcached directly and against magent over two mains and a backup
+ * (docs/reliability.md, "MemccapableIT"): every test that passes directly must pass through magent, except
+ * those listed in {@link #EXCEPTIONS}.
  */
 class MemccapableIT {
     private static final List<Path> BINARIES = List.of(Path.of("/usr/bin/memccapable"), Path.of("/usr/local/bin/memccapable"));
@@ -33,8 +35,9 @@ class MemccapableIT {
      * reason (also in docs/reliability.md). Empty: none known.
      */
     private static final Map<String, String> EXCEPTIONS = Map.of();
-    /** memccapable prints "ascii set                               [pass]" per test. */
-    private static final Pattern RESULT = Pattern.compile("^(ascii [^\\[]*?)\\s+\\[(\\w+)\\]\\s*$", Pattern.MULTILINE);
+    /** memccapable prints "ascii set                               [pass]" (or "binary set") per test. */
+    private static final Pattern RESULT =
+            Pattern.compile("^((?:ascii|binary) [^\\[]*?)\\s+\\[(\\w+)\\]\\s*$", Pattern.MULTILINE);
 
     private ProxyFixture cluster;
     private MemcachedProcess reference;
@@ -58,11 +61,11 @@ class MemccapableIT {
         }
     }
 
-    /** Runs memccapable -a against a port; returns test name → pass/FAIL/skip, in its order. */
-    private Map<String, String> run(int port, String target) throws IOException, InterruptedException {
+    /** Runs memccapable with -a or -b against a port; returns test name → pass/FAIL/skip, in its order. */
+    private Map<String, String> run(String mode, int port, String target) throws IOException, InterruptedException {
         Path log = Files.createTempFile("memccapable-", ".log");
         try {
-            Process p = new ProcessBuilder(binary.toString(), "-a", "-t", "5", "-h", "127.0.0.1", "-p",
+            Process p = new ProcessBuilder(binary.toString(), mode, "-t", "5", "-h", "127.0.0.1", "-p",
                     Integer.toString(port)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             p.getOutputStream().close();
             if (!p.waitFor(180, TimeUnit.SECONDS)) {
@@ -70,7 +73,7 @@ class MemccapableIT {
                 fail("memccapable against " + target + " did not finish:\n" + Files.readString(log));
             }
             String text = Files.readString(log, StandardCharsets.UTF_8);
-            System.out.println("memccapable -a against " + target + " (exit " + p.exitValue() + "):\n" + text);
+            System.out.println("memccapable " + mode + " against " + target + " (exit " + p.exitValue() + "):\n" + text);
             return parse(text, target);
         } finally {
             Files.deleteIfExists(log);
@@ -87,11 +90,12 @@ class MemccapableIT {
         return results;
     }
 
-    @Test
-    void everyAsciiTestThatPassesAgainstMemcachedPassesThroughMagent() throws Exception {
-        Map<String, String> direct = run(reference.port(), "memcached");
+    @ParameterizedTest(name = "memccapable {0}")
+    @ValueSource(strings = {"-a", "-b"})
+    void everyTestThatPassesAgainstMemcachedPassesThroughMagent(String mode) throws Exception {
+        Map<String, String> direct = run(mode, reference.port(), "memcached");
         MagentProxy proxy = cluster.proxy();
-        Map<String, String> proxied = run(ProxyFixture.port(proxy), "magent");
+        Map<String, String> proxied = run(mode, ProxyFixture.port(proxy), "magent");
 
         List<String> regressions = new ArrayList<>();
         int passedDirect = 0;
@@ -105,8 +109,8 @@ class MemccapableIT {
                 regressions.add(e.getKey() + ": " + viaProxy);
             }
         }
-        System.out.printf("MEASURED: memccapable -a: %d/%d tests pass against %s, %d/%d through magent "
-                        + "(2 mains + 1 backup); failing through magent only: %s%n", passedDirect, direct.size(),
+        System.out.printf("MEASURED: memccapable %s: %d/%d tests pass against %s, %d/%d through magent "
+                        + "(2 mains + 1 backup); failing through magent only: %s%n", mode, passedDirect, direct.size(),
                 versionOf(), passedProxied, proxied.size(), regressions);
         assertTrue(regressions.isEmpty(), "tests that pass against memcached but fail through magent: " + regressions);
         assertTrue(Set.copyOf(proxied.keySet()).containsAll(direct.keySet()), "every test ran through magent");
