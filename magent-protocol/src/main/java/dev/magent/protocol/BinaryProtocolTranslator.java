@@ -93,6 +93,11 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     static final short ENOMEM = 0x82;
     static final short EINTERNAL = 0x84;
 
+    /**
+     * Requests waiting for their turn above which this handler stops reading: answers made here (noop, errors)
+     * queue behind a slow request without ever reaching the next handler's own in-flight limit.
+     */
+    static final int MAX_PENDING = 1024;
     /** incr/decr extras' expiration meaning "do not create the item on a miss". */
     private static final long NO_CREATE = 0xffffffffL;
     /** The text error an incr/decr of a non-number gets from memcached. */
@@ -117,6 +122,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     /** Set once the connection is to close (quit, a protocol error): nothing more is read. */
     private boolean closing;
     private boolean flushNeeded;
+    private boolean readPaused;
 
     /** With memcached's limits. */
     public BinaryProtocolTranslator() {
@@ -184,6 +190,10 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             }
             if (msg instanceof MemcacheContent content && current != null) {
                 content(content);
+            }
+            if (pending.size() >= MAX_PENDING && !readPaused && !closing) {
+                readPaused = true;
+                ctx.channel().config().setAutoRead(false);
             }
         } finally {
             ReferenceCountUtil.release(msg);
@@ -551,6 +561,10 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 releaseAll();
                 return;
             }
+        }
+        if (readPaused && pending.size() < MAX_PENDING / 2) {
+            readPaused = false;
+            ctx.channel().config().setAutoRead(true);
         }
     }
 

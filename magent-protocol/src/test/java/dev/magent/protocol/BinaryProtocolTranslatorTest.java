@@ -527,6 +527,31 @@ class BinaryProtocolTranslatorTest {
     }
 
     @Test
+    void readingStopsWhileTooManyRequestsWaitBehindASlowOne() {
+        ScriptedServer server = withItem();
+        server.hold = true;
+        EmbeddedChannel ch = new EmbeddedChannel(new BinaryMemcacheServerCodec(), new BinaryProtocolTranslator(), server);
+        ByteArrayOutputStream in = new ByteArrayOutputStream();
+        in.writeBytes(req(0x00, "k"));
+        for (int i = 0; i < BinaryProtocolTranslator.MAX_PENDING; i++) {
+            in.writeBytes(req(0x0a));
+        }
+        ch.writeInbound(Unpooled.wrappedBuffer(in.toByteArray()));
+        assertFalse(ch.config().isAutoRead(), "paused while the noops wait for the get");
+        server.release();
+        assertTrue(ch.config().isAutoRead(), "reading again once they are written");
+        int written = 0;
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            written += b.readableBytes();
+            b.release();
+        }
+        // the get's response (header, 4 bytes of flags, 1 of value), then a bare header per noop
+        assertEquals(29 + 24 * BinaryProtocolTranslator.MAX_PENDING, written);
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
     void repliesStillOutstandingAtCloseAreReleased() {
         ScriptedServer server = withItem();
         server.hold = true;
