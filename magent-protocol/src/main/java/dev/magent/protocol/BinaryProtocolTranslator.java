@@ -334,9 +334,10 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                         int flags = extras.getInt(extras.readerIndex());
                         long exptime = Integer.toUnsignedLong(extras.getInt(extras.readerIndex() + 4));
                         Verb verb = op == SET || op == SETQ ? Verb.SET : op == ADD || op == ADDQ ? Verb.ADD : Verb.REPLACE;
-                        long cas = r.cas();
-                        if (cas != 0 && verb != Verb.ADD) {
+                        long cas = 0;
+                        if (r.cas() != 0 && verb != Verb.ADD) {
                             verb = Verb.CAS; // memcached compares a non-zero cas on set and replace
+                            cas = r.cas();
                         }
                         store(r, new StorageCommand(verb, key, flags, exptime, cas, body.retain(), false));
                     }

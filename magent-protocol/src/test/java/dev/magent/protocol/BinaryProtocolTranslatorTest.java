@@ -291,6 +291,36 @@ class BinaryProtocolTranslatorTest {
     }
 
     @Test
+    void aSetOrReplaceWithACasIsACasAndAnswersWithTheNewCas() {
+        Supplier<ScriptedServer> server = () -> new ScriptedServer()
+                .on("CAS k flags=5 exp=0 cas=9 [v]", StatusReply.STORED)
+                .on("ADD k flags=5 exp=0 [v]", StatusReply.STORED) // add ignores the cas, as memcached does
+                .on("GETS k", () -> values(value("k", 5, "v", 10)));
+        Session s = run(server, req(0x01, "k", FLAGS_5, "v", 9), req(0x03, "k", FLAGS_5, "v", 9),
+                req(0x02, "k", FLAGS_5, "v", 9));
+        assertEquals(List.of("CAS k flags=5 exp=0 cas=9 [v]", "GETS k", "CAS k flags=5 exp=0 cas=9 [v]", "GETS k",
+                "ADD k flags=5 exp=0 [v]", "GETS k"), s.commands());
+        assertEquals(List.of("op=01 status=0 cas=10", "op=03 status=0 cas=10", "op=02 status=0 cas=10"),
+                s.responses());
+    }
+
+    @Test
+    void everyQuietStoreReportsItsFailure() {
+        Supplier<ScriptedServer> server = () -> new ScriptedServer()
+                .on("CAS k flags=5 exp=0 cas=9 [v]", StatusReply.EXISTS)
+                .on("REPLACE k flags=5 exp=0 [v]", StatusReply.NOT_STORED)
+                .on("PREPEND k flags=0 exp=0 [v]", StatusReply.NOT_STORED)
+                .on("APPEND k flags=0 exp=0 [v]", StatusReply.NOT_STORED)
+                .on("DECR n 1", StatusReply.NOT_FOUND);
+        Session s = run(server, req(0x11, "k", FLAGS_5, "v", 9), req(0x13, "k", FLAGS_5, "v", 0),
+                req(0x1a, "k", new byte[0], "v", 0), req(0x19, "k", new byte[0], "v", 0),
+                req(0x16, "n", delta(1, 0, -1), "", 0), req(0x0a));
+        assertEquals(List.of("op=11 status=2 value=Data exists for key.", "op=13 status=1 value=Not found",
+                "op=1a status=5 value=Not stored.", "op=19 status=5 value=Not stored.", "op=16 status=1 value=Not found",
+                "op=0a status=0"), s.responses());
+    }
+
+    @Test
     void eachVerbThatDidNotStoreGetsMemcachedsStatus() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
                 .on("ADD k flags=5 exp=0 [v]", StatusReply.NOT_STORED)
