@@ -298,7 +298,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                     protocolError(r);
                 } else {
                     long delay = extrasLength == 4
-                            ? Integer.toUnsignedLong(extras.getInt(extras.readerIndex())) : FlushAllCommand.NO_DELAY;
+                            ? exptime(extras.getInt(extras.readerIndex())) : FlushAllCommand.NO_DELAY;
                     forward(new Pending(r, Kind.FLUSH, null), new FlushAllCommand(delay, false));
                 }
             }
@@ -318,7 +318,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 } else {
                     byte[] key = key(r);
                     if (key != null) {
-                        long exptime = Integer.toUnsignedLong(extras.getInt(extras.readerIndex()));
+                        long exptime = exptime(extras.getInt(extras.readerIndex()));
                         // touch answers with the item's flags and cas, which gats reads; gat goes to the backups too
                         forward(new Pending(r, op == TOUCH ? Kind.TOUCH : Kind.GET, key),
                                 new RetrievalCommand(Verb.GATS, List.of(key), exptime));
@@ -332,7 +332,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                     byte[] key = key(r);
                     if (key != null) {
                         int flags = extras.getInt(extras.readerIndex());
-                        long exptime = Integer.toUnsignedLong(extras.getInt(extras.readerIndex() + 4));
+                        long exptime = exptime(extras.getInt(extras.readerIndex() + 4));
                         Verb verb = op == SET || op == SETQ ? Verb.SET : op == ADD || op == ADDQ ? Verb.ADD : Verb.REPLACE;
                         long cas = 0;
                         if (r.cas() != 0 && verb != Verb.ADD) {
@@ -391,6 +391,14 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             // verbosity, SASL and every other opcode: memcached 1.6.18 built without SASL answers them all so
             default -> answer(r, UNKNOWN_COMMAND, "Unknown command");
         }
+    }
+
+    /**
+     * A binary expiration (unsigned 32 bits) as a text exptime (signed 32 bits): memcached reads one of 2^31 or
+     * more as a unix time past 2038, which the text protocol cannot say; the latest it can say is as good.
+     */
+    static long exptime(int binary) {
+        return Math.min(Integer.toUnsignedLong(binary), Integer.MAX_VALUE);
     }
 
     private static boolean isStorage(byte op) {
@@ -458,7 +466,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         // on a miss memcached stores the initial value: an add right behind the incr stores only if it missed
         p.create = true;
         byte[] digits = Long.toUnsignedString(initial).getBytes(StandardCharsets.US_ASCII);
-        Command add = new StorageCommand(Verb.ADD, key, 0, expiration, 0, Unpooled.wrappedBuffer(digits), false);
+        Command add = new StorageCommand(Verb.ADD, key, 0, exptime((int) expiration), 0, Unpooled.wrappedBuffer(digits),
+                false);
         if (p.quiet) {
             forward(p, incr, add);
         } else {

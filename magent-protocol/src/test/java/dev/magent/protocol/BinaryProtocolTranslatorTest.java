@@ -305,6 +305,20 @@ class BinaryProtocolTranslatorTest {
     }
 
     @Test
+    void expirationsBeyondTheTextProtocolsRangeBecomeTheLatestItCanSay() {
+        Supplier<ScriptedServer> server = () -> new ScriptedServer()
+                .on("SET k flags=0 exp=2147483647 [v]", StatusReply.STORED)
+                .on("GATS exp=2147483647 k", ValuesReply.EMPTY)
+                .on("INCR n 1", new NumberReply(2))
+                .on("ADD n flags=0 exp=2147483647 [0]", StatusReply.NOT_STORED);
+        Session s = run(server, req(0x11, "k", ints(0, 0x80000000), "v", 0), req(0x1e, "k", ints(-2), "", 0),
+                req(0x15, "n", delta(1, 0, -2), "", 0), req(0x0a));
+        assertEquals(List.of("SET k flags=0 exp=2147483647 [v]", "GATS exp=2147483647 k", "INCR n 1",
+                "ADD n flags=0 exp=2147483647 [0]"), s.commands());
+        assertEquals(List.of("op=0a status=0"), s.responses());
+    }
+
+    @Test
     void everyQuietStoreReportsItsFailure() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
                 .on("CAS k flags=5 exp=0 cas=9 [v]", StatusReply.EXISTS)
