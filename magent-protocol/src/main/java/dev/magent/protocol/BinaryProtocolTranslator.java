@@ -15,10 +15,13 @@ import io.netty.handler.codec.memcache.binary.BinaryMemcacheServerCodec;
 import io.netty.handler.codec.memcache.binary.DefaultFullBinaryMemcacheResponse;
 import io.netty.handler.codec.memcache.binary.FullBinaryMemcacheResponse;
 import io.netty.util.ReferenceCountUtil;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -98,6 +101,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
      * queue behind a slow request without ever reaching the next handler's own in-flight limit.
      */
     static final int MAX_PENDING = 1024;
+    /** Quiet gets sent as one multi-key gets at most. */
+    static final int MAX_BATCH = 100;
     /** incr/decr extras' expiration meaning "do not create the item on a miss". */
     private static final long NO_CREATE = 0xffffffffL;
     /** The text error an incr/decr of a non-number gets from memcached. */
@@ -110,6 +115,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     private final ArrayDeque<Pending> awaiting = new ArrayDeque<>();
 
     private ChannelHandlerContext ctx;
+    /** Quiet gets held back to go as one multi-key gets, or null. */
+    private Pending batch;
     /** The request whose header was read and whose value is still arriving, or null. */
     private BinaryMemcacheRequest current;
     private ByteBuf value;
@@ -157,6 +164,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
 
     private void releaseAll() {
         releaseCurrent();
+        batch = null; // its members are in pending
         for (Pending p : pending) {
             p.release();
         }
@@ -202,6 +210,9 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (!closing) {
+            sendBatch(); // the run of quiet gets may go on in the next read, but its answers must not wait for it
+        }
         if (flushNeeded) {
             flushNeeded = false;
             ctx.flush();
@@ -308,7 +319,12 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 } else {
                     byte[] key = key(r);
                     if (key != null) {
-                        forward(new Pending(r, Kind.GET, key), new RetrievalCommand(Verb.GETS, List.of(key), 0));
+                        Pending p = new Pending(r, Kind.GET, key);
+                        if (p.quiet) {
+                            batch(p);
+                        } else {
+                            forward(p, new RetrievalCommand(Verb.GETS, List.of(key), 0));
+                        }
                     }
                 }
             }
@@ -478,6 +494,12 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     /** Queues a request's place and passes its commands on; their replies come back through {@link #write}. */
     private void forward(Pending p, Command... commands) {
         pending.add(p);
+        send(p, commands);
+    }
+
+    private void send(Pending p, Command... commands) {
+        // a batch of quiet gets read before these commands goes first, or a get could see a later write
+        sendBatch();
         p.expected = commands.length;
         p.replies = new Reply[commands.length];
         for (Command c : commands) {
@@ -488,8 +510,44 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * Holds a quiet get back to join the ones after it: clients send a multi-get as a run of getq/getkq ended
+     * by a noop, and one multi-key gets costs the proxy far less than one request per key.
+     */
+    private void batch(Pending p) {
+        pending.add(p);
+        if (batch == null) {
+            batch = new Pending(null, Kind.BATCH, null);
+            batch.members = new ArrayList<>();
+        }
+        batch.members.add(p);
+        if (batch.members.size() >= MAX_BATCH) {
+            sendBatch();
+        }
+    }
+
+    /** Sends the quiet gets held back, as one gets of their keys (or one get when alone). */
+    private void sendBatch() {
+        Pending b = batch;
+        if (b == null) {
+            return;
+        }
+        batch = null;
+        if (b.members.size() == 1) {
+            Pending only = b.members.get(0);
+            send(only, new RetrievalCommand(Verb.GETS, List.of(only.key), 0));
+            return;
+        }
+        List<byte[]> keys = new ArrayList<>(b.members.size());
+        for (Pending m : b.members) {
+            keys.add(m.key);
+        }
+        send(b, new RetrievalCommand(Verb.GETS, keys, 0));
+    }
+
     /** A later command for a request already queued, decided by a reply it got. */
     private void followUp(Pending p, Command command) {
+        sendBatch();
         Reply[] grown = new Reply[p.replies.length + 1];
         System.arraycopy(p.replies, 0, grown, 0, p.replies.length);
         p.replies = grown;
@@ -516,6 +574,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
 
     /** Stops reading; closes once {@code last} (if any) and everything before it is written. */
     private void closeAfter(Pending last) {
+        sendBatch(); // the quiet gets before the close are answered first, as memcached answers them
         closing = true;
         Pending p = last != null ? last : new Pending(null, Kind.LOCAL, null);
         p.closeAfter = true;
@@ -630,6 +689,23 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 }
             }
             case ARITHMETIC -> p.done(arithmeticResponse(p, rs));
+            case BATCH -> {
+                if (rs[0] instanceof ValuesReply values) {
+                    Map<ByteBuffer, Value> hits = new HashMap<>();
+                    for (Value v : values.values()) {
+                        hits.putIfAbsent(ByteBuffer.wrap(v.key()), v);
+                    }
+                    for (Pending m : p.members) {
+                        Value v = hits.get(ByteBuffer.wrap(m.key));
+                        m.done(v != null ? hit(m, v) : null); // every member is quiet: a miss says nothing
+                    }
+                } else {
+                    for (Pending m : p.members) {
+                        m.done(error(m, rs[0]));
+                    }
+                }
+                p.done(null);
+            }
             case STAT -> p.done(stats(p, rs[0]));
             default -> throw new IllegalStateException("nothing awaited for " + p.kind);
         }
@@ -722,7 +798,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     private Object hit(Pending p, Value v) {
         ByteBuf extras = ctx.alloc().buffer(4).writeInt(v.flags());
         ByteBuf key = p.echoKey ? Unpooled.wrappedBuffer(p.key) : Unpooled.EMPTY_BUFFER;
-        ByteBuf data = p.kind == Kind.TOUCH ? Unpooled.EMPTY_BUFFER : v.data().retain();
+        // a duplicate: a batch may answer two requests for one key with the same value, and a write moves indexes
+        ByteBuf data = p.kind == Kind.TOUCH ? Unpooled.EMPTY_BUFFER : v.data().retainedDuplicate();
         return full(p, SUCCESS, key, extras, data, v.hasCas() ? v.casUnique() : 0);
     }
 
@@ -790,6 +867,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         DELETE_CAS,
         /** incr/decr: the incr, the add of the initial value if asked for, then (unless quiet) a gets. */
         ARITHMETIC,
+        /** Quiet gets sent as one gets: answers its members, never written itself (it is not in the order). */
+        BATCH,
         STAT
     }
 
@@ -809,6 +888,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         boolean create;
         boolean closeAfter;
         boolean done;
+        /** A batch's requests, in order. */
+        List<Pending> members;
         /** The response: a message, a list of them, or null for none. */
         Object response;
 
