@@ -232,7 +232,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         int keyLength = request.keyLength() & 0xFFFF;
         int extrasLength = request.extrasLength() & 0xFF;
         valueLength = Integer.toUnsignedLong(request.totalBodyLength()) - keyLength - extrasLength;
-        if (valueLength < 0 || keyLength > limits.maxKeyLength()) {
+        if (valueLength < 0 || keyLength > limits.maxKeyLength() || (valueLength > 0 && takesNoValue(request.opcode()))) {
+            // refused now, as memcached refuses it: not after reading a value of up to 4 GiB
             protocolError(request);
             return;
         }
@@ -420,6 +421,15 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     private static boolean isStorage(byte op) {
         return switch (op) {
             case SET, SETQ, ADD, ADDQ, REPLACE, REPLACEQ, APPEND, APPENDQ, PREPEND, PREPENDQ -> true;
+            default -> false;
+        };
+    }
+
+    /** Opcodes whose requests memcached refuses when they carry a value. */
+    private static boolean takesNoValue(byte op) {
+        return switch (op) {
+            case NOOP, VERSION, QUIT, QUITQ, FLUSH, FLUSHQ, GET, GETQ, GETK, GETKQ, DELETE, DELETEQ, INCREMENT,
+                    INCREMENTQ, DECREMENT, DECREMENTQ -> true;
             default -> false;
         };
     }

@@ -594,6 +594,28 @@ class BinaryProtocolTranslatorTest {
     }
 
     @Test
+    void aValueWhereNoneIsTakenIsRefusedBeforeItIsRead() {
+        ScriptedServer server = new ScriptedServer();
+        EmbeddedChannel ch = new EmbeddedChannel(new BinaryMemcacheServerCodec(), new BinaryProtocolTranslator(), server);
+        // a get announcing a 1 GiB value: only its header and key arrive
+        byte[] header = ByteBuffer.allocate(25).put((byte) 0x80).put((byte) 0).putShort((short) 1).put((byte) 0)
+                .put((byte) 0).putShort((short) 0).putInt(1 << 30).putInt(OPAQUE).putLong(0).put((byte) 'k').array();
+        ch.writeInbound(Unpooled.wrappedBuffer(header));
+        assertFalse(ch.isOpen(), "closed at once");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            byte[] bytes = new byte[b.readableBytes()];
+            b.readBytes(bytes);
+            out.writeBytes(bytes);
+            b.release();
+        }
+        assertEquals(List.of("op=00 status=4 value=Invalid arguments"), parse(out.toByteArray()));
+        assertTrue(server.commands.isEmpty());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
     void aKeyOf250BytesIsTaken() {
         String key = "a".repeat(250);
         Session s = run(() -> new ScriptedServer().on("GETS " + key, ValuesReply.EMPTY), req(0x00, key));
