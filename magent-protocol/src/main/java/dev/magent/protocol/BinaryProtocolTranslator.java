@@ -402,7 +402,12 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                     protocolError(r);
                 } else {
                     String group = r.key() == null ? "" : r.key().toString(StandardCharsets.US_ASCII).trim();
-                    forward(new Pending(r, Kind.STAT, null), new StatsCommand(group));
+                    if (printable(group)) {
+                        forward(new Pending(r, Kind.STAT, null), new StatsCommand(group));
+                    } else {
+                        // no statistics group has such a name, and a CR or LF must never reach a text line
+                        answer(r, KEY_ENOENT, "Not found");
+                    }
                 }
             }
             // verbosity, SASL and every other opcode: memcached 1.6.18 built without SASL answers them all so
@@ -423,6 +428,17 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             case SET, SETQ, ADD, ADDQ, REPLACE, REPLACEQ, APPEND, APPENDQ, PREPEND, PREPENDQ -> true;
             default -> false;
         };
+    }
+
+    /** Whether the text is printable ASCII and spaces only. */
+    private static boolean printable(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c > 0x7e) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Opcodes whose requests memcached refuses when they carry a value. */
