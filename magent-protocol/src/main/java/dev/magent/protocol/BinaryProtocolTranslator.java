@@ -96,11 +96,6 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     static final short ENOMEM = 0x82;
     static final short EINTERNAL = 0x84;
 
-    /**
-     * Requests waiting for their turn above which this handler stops reading: answers made here (noop, errors)
-     * queue behind a slow request without ever reaching the next handler's own in-flight limit.
-     */
-    static final int MAX_PENDING = 1024;
     /** Quiet gets sent as one multi-key gets at most. */
     static final int MAX_BATCH = 100;
     /** incr/decr extras' expiration meaning "do not create the item on a miss". */
@@ -129,7 +124,6 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     /** Set once the connection is to close (quit, a protocol error): nothing more is read. */
     private boolean closing;
     private boolean flushNeeded;
-    private boolean readPaused;
 
     /** With memcached's limits. */
     public BinaryProtocolTranslator() {
@@ -198,10 +192,6 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             }
             if (msg instanceof MemcacheContent content && current != null) {
                 content(content);
-            }
-            if (pending.size() >= MAX_PENDING && !readPaused && !closing) {
-                readPaused = true;
-                ctx.channel().config().setAutoRead(false);
             }
         } finally {
             ReferenceCountUtil.release(msg);
@@ -582,12 +572,15 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         ctx.fireChannelRead(command);
     }
 
-    /** Answers a request here, in its place in the order. */
+    /**
+     * Answers a request here, in its place in the order. The answer still passes a {@code version} to the next
+     * handler, whose reply is dropped: that way every request counts in the next handler's flow control (its
+     * window of requests in flight), and a flood of noops behind a slow get waits there like any other request.
+     */
     private void answer(BinaryMemcacheRequest r, short status, String body) {
         Pending p = new Pending(r, Kind.LOCAL, null);
-        pending.add(p);
-        p.done(p.quiet && status == SUCCESS ? null : response(p, status, body, 0));
-        drain();
+        p.preset = p.quiet && status == SUCCESS ? null : response(p, status, body, 0);
+        forward(p, VersionCommand.INSTANCE);
     }
 
     /** A malformed request: memcached answers EINVAL and closes the connection. */
@@ -657,10 +650,6 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 return;
             }
         }
-        if (readPaused && pending.size() < MAX_PENDING / 2) {
-            readPaused = false;
-            ctx.channel().config().setAutoRead(true);
-        }
     }
 
     @Override
@@ -674,6 +663,10 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         Reply[] rs = p.replies;
         Command next = null;
         switch (p.kind) {
+            case LOCAL -> {
+                p.done(p.preset); // the version was only a place in the order
+                p.preset = null;
+            }
             case VERSION -> {
                 if (rs[0] instanceof VersionReply v) {
                     p.done(response(p, SUCCESS, v.version(), 0));
@@ -878,7 +871,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
 
     /** What a request's replies mean. */
     private enum Kind {
-        /** Answered here, without a command. */
+        /** Answered here: a version token keeps its place in the next handler's order, its reply dropped. */
         LOCAL,
         VERSION,
         FLUSH,
@@ -916,6 +909,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         boolean done;
         /** A batch's requests, in order. */
         List<Pending> members;
+        /** An answer made here, held until the request's turn comes back from the next handler. */
+        Object preset;
         /** The response: a message, a list of them, or null for none. */
         Object response;
 
@@ -946,6 +941,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 ReferenceCountUtil.release(response);
             }
             response = null;
+            ReferenceCountUtil.release(preset);
+            preset = null;
         }
     }
 }
