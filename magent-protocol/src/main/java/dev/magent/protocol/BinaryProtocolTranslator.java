@@ -832,6 +832,15 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
 
     /** One response per statistic, the key its name and the value its value, then an empty one. */
     private Object stats(Pending p, Reply reply) {
+        if (TextReply.RESET.equals(reply) || reply == StatusReply.OK) {
+            return success(p, 0); // stat reset, stat detail on|off: memcached sends the end alone
+        }
+        if (reply instanceof TextReply dump) {
+            // stat detail dump: memcached sends its text under the key "detailed", then the end
+            return List.of(full(p, SUCCESS, Unpooled.copiedBuffer("detailed", StandardCharsets.US_ASCII),
+                    Unpooled.EMPTY_BUFFER, Unpooled.copiedBuffer(dump.text(), StandardCharsets.ISO_8859_1), 0),
+                    success(p, 0));
+        }
         if (!(reply instanceof StatsReply s)) {
             return response(p, KEY_ENOENT, "Not found", 0);
         }

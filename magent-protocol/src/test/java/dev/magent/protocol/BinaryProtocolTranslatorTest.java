@@ -547,6 +547,17 @@ class BinaryProtocolTranslatorTest {
     }
 
     @Test
+    void statResetDetailAndDumpAnswerAsMemcachedDoes() {
+        Supplier<ScriptedServer> server = () -> new ScriptedServer()
+                .on("STATS <reset>", TextReply.RESET)
+                .on("STATS <detail on>", StatusReply.OK)
+                .on("STATS <detail dump>", new TextReply("END\r\n"));
+        Session s = run(server, req(0x10, "reset"), req(0x10, "detail on"), req(0x10, "detail dump"));
+        assertEquals(List.of("op=10 status=0", "op=10 status=0", "op=10 status=0 key=detailed value=END\r\n",
+                "op=10 status=0"), s.responses());
+    }
+
+    @Test
     void quitAnswersThenCloses() {
         Session s = run(ScriptedServer::new, req(0x07), req(0x0a));
         assertEquals(List.of("op=07 status=0"), s.responses());
