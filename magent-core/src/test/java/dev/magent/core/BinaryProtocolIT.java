@@ -153,7 +153,9 @@ class BinaryProtocolIT {
             r.add(c.send(0x00, "k1").read());
             r.add(c.send(0x05, "n1", delta(1, 10, 0), "", 0).read());             // incr miss: initial
             r.add(c.send(0x05, "n1", delta(5, 10, 0), "", 0).read());             // incr
-            r.add(c.send(0x06, "n1", delta(100, 10, 0), "", 0).read());           // decr to 0
+            // decr keeping the length: memcached pads a shorter result with spaces only when it can write the
+            // item in place, which depends on who else holds it at that moment (seen differ in one run)
+            r.add(c.send(0x06, "n1", delta(5, 10, 0), "", 0).read());             // decr
             r.add(c.send(0x05, "nokey", delta(1, 10, NO_CREATE), "", 0).read());  // incr miss, no create
             r.add(c.send(0x05, "k1", delta(1, 10, 0), "", 0).read());             // incr non-numeric
             r.add(c.send(0x01, "k2", flagsExp(0, 0), "v2", 0).read());
