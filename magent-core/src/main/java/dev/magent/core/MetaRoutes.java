@@ -53,6 +53,9 @@ final class MetaRoutes {
 
     /** Routes one meta command; takes ownership. The reply (null when {@code q} suppresses it) goes to sink. */
     void route(MetaCommand c, Cluster cluster, boolean readRepair, Completion sink) {
+        if (cluster.copies() > 2 && (c.verb() == Verb.MS || c.verb() == Verb.MD || c.verb() == Verb.MA)) {
+            sink = hintingFurtherCopies(cluster, c.routingKey(), sink);
+        }
         switch (c.verb()) {
             case MN -> sink.accept(NOOP_REPLY, null);
             case MG -> get(c, cluster, readRepair, sink);
@@ -80,6 +83,26 @@ final class MetaRoutes {
                 sink.accept(ErrorReply.UNKNOWN_COMMAND, null);
             }
         }
+    }
+
+    /**
+     * These routes write the main and the first backup pool's copy. The copies in further pools
+     * ({@code --backup-pool}) get a meta write through hinted handoff: once the main has answered, the key is
+     * hinted on each of them, so that none serves it until the hint sweep (every second, for servers in
+     * service) has rewritten it from the first copy in service; a write whose main failed leaves the hint to
+     * the rejoin. Text writes reach every copy directly (ReplicatedWrite).
+     */
+    private static Completion hintingFurtherCopies(Cluster cluster, byte[] key, Completion sink) {
+        return (reply, failure) -> {
+            for (int pool = 2; pool < cluster.copies(); pool++) {
+                BackendServer copy = cluster.copy(pool, key);
+                copy.hints().record(key);
+                if (copy.hints().overflowed() && copy.state() == BackendServer.State.UP) {
+                    copy.markDown("missed more writes than its hint log holds");
+                }
+            }
+            sink.accept(reply, failure);
+        };
     }
 
     // ---- the client's view: q, and ma's value -----------------------------------------------------------

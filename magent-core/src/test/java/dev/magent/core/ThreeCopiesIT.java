@@ -56,6 +56,47 @@ class ThreeCopiesIT {
     }
 
     @Test
+    void metaWritesReachTheThirdCopyThroughHintedHandoff() throws Exception {
+        try (TextClient c = client(proxy)) {
+            for (int i = 0; i < 20; i++) {
+                String v = "m" + i;
+                assertEquals("HD\r\n", c.call("ms tc" + i + " " + v.length() + "\r\n" + v + "\r\n"));
+            }
+            for (int i = 20; i < 40; i++) {
+                assertEquals("HD\r\n", c.call("md tc" + i + "\r\n"));
+            }
+            for (int i = 40; i < 60; i++) {
+                assertEquals("HD\r\n", c.call("ma tc_n" + i + " N0 J" + i + "\r\n"));
+            }
+        }
+        // the third copy is hinted for each key until the sweep has rewritten it from the main
+        try (TextClient onThird = direct(secondPool.get(0))) {
+            MemcachedProcess.await("meta writes on the second backup pool", java.time.Duration.ofSeconds(20), () -> {
+                try {
+                    for (int i = 0; i < 20; i++) {
+                        if (!("m" + i).equals(onThird.get("tc" + i))) {
+                            return false;
+                        }
+                    }
+                    for (int i = 20; i < 40; i++) {
+                        if (onThird.get("tc" + i) != null) {
+                            return false;
+                        }
+                    }
+                    for (int i = 40; i < 60; i++) {
+                        if (!Integer.toString(i).equals(onThird.get("tc_n" + i))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    @Test
     void aMainAndAFirstPoolBackupDownEveryKeyIsReadable() throws Exception {
         cluster.mains.get(0).kill();
         cluster.backups.get(0).kill();
