@@ -10,8 +10,8 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -281,7 +281,7 @@ final class MetaRoutes {
                 ReferenceCountUtil.release(r2);
             });
         });
-        log.debug("refilling {} on {} from {}", printable(key), main, backup);
+        log.debug("refilling {} on {} from {}", dev.magent.protocol.Keys.toString(key), main, backup);
     }
 
     /** mg with T touched the main's copy: the backup's copy gets the same TTL, or a hint if it cannot. */
@@ -563,66 +563,20 @@ final class MetaRoutes {
         }
     }
 
-    /** A write the server did not get: counted, and hinted so that its copy is fixed when it returns. */
     private BackendException missed(BackendServer server, byte[] key, Throwable failure) {
-        BackendException e = noteFailure(failure);
-        if (e.reason() != BackendException.Reason.SHUTDOWN) {
-            server.hints().record(key);
-            if (server.hints().overflowed() && server.state() == BackendServer.State.UP) {
-                server.markDown("missed more writes than its hint log holds");
-            }
-        }
-        return e;
+        return router.routeContext().missed(server, key, failure);
     }
 
     private BackendException noteFailure(Throwable failure) {
-        Throwable t = failure instanceof CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
-        BackendException e = t instanceof BackendException b ? b
-                : new BackendException(BackendException.Reason.CONNECTION, new ServerAddress("unknown", 1),
-                        String.valueOf(t));
-        if (!(t instanceof BackendException)) {
-            log.error("unexpected failure in the meta routes", t);
-        }
-        if (e.reason() != BackendException.Reason.DOWN) {
-            stats.backendFailure(e);
-        }
-        return e;
+        return router.routeContext().noteFailure(failure);
     }
 
+    /** Every copy tried, in order, with why it could not answer (RouteContext words it). */
     private ErrorReply unavailable(byte[] key, BackendServer main, BackendException mainCause,
                                    BackendServer backup, BackendException backupCause) {
-        stats.unavailable();
-        StringBuilder sb = new StringBuilder("no server available for key ")
-                .append(printable(key)).append(": ").append(main).append(' ').append(why(mainCause));
-        if (backup != null) {
-            sb.append(", ").append(backup).append(' ').append(why(backupCause));
-        }
-        return ErrorReply.server(sb.toString());
-    }
-
-    private static String why(BackendException e) {
-        if (e == null) {
-            return "failed";
-        }
-        return switch (e.reason()) {
-            case DOWN -> "is down";
-            case TIMEOUT -> "timed out";
-            case CONNECTION -> "unreachable";
-            case PROTOCOL -> "sent a bad reply";
-            case LOCAL -> "could not be answered (proxy out of memory)";
-            case SHUTDOWN -> "shutting down";
-        };
-    }
-
-    /** A key for a message: printable bytes as they are, anything else (a binary key) as '?'. */
-    private static String printable(byte[] key) {
-        StringBuilder sb = new StringBuilder(Math.min(key.length, 64));
-        for (int i = 0; i < key.length && i < 64; i++) {
-            int b = key[i] & 0xFF;
-            sb.append(b > 0x20 && b < 0x7F ? (char) b : '?');
-        }
-        return key.length > 64 ? sb.append('…').toString() : sb.toString();
+        return backup == null
+                ? router.routeContext().unavailable(key, main, mainCause)
+                : router.routeContext().unavailable(key, List.of(main, backup), Arrays.asList(mainCause, backupCause));
     }
 
     private static String orDefault(String s, String d) {
