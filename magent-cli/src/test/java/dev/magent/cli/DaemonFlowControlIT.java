@@ -2,6 +2,7 @@ package dev.magent.cli;
 
 import static dev.magent.core.ReplyReader.line;
 import static dev.magent.core.ReplyReader.retrieval;
+import static dev.magent.core.ReplyReader.sendInBackground;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -122,20 +123,6 @@ class DaemonFlowControlIT {
 
     private String err() throws IOException {
         return Files.readString(stderr);
-    }
-
-    private static void sendInBackground(Socket s, byte[] requests) {
-        Thread t = new Thread(() -> {
-            try {
-                OutputStream out = s.getOutputStream();
-                out.write(requests);
-                out.flush();
-            } catch (IOException e) {
-                // the reader sees the connection end and reports what it got
-            }
-        }, "pipeline-writer");
-        t.setDaemon(true);
-        t.start();
     }
 
     private static byte[] repeat(String request, int times) {

@@ -52,19 +52,8 @@ class FlowControlIT {
             in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
         }
 
-        Thread sendInBackground(byte[] requests) {
-            Thread t = new Thread(() -> {
-                try {
-                    OutputStream out = socket.getOutputStream();
-                    out.write(requests);
-                    out.flush();
-                } catch (IOException e) {
-                    // the reader sees the connection end and fails the test with the count it got
-                }
-            }, "pipeline-writer");
-            t.setDaemon(true);
-            t.start();
-            return t;
+        void sendInBackground(byte[] requests) {
+            ReplyReader.sendInBackground(socket, requests);
         }
 
         String line() throws IOException {

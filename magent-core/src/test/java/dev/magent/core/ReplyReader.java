@@ -3,9 +3,27 @@ package dev.magent.core;
 import java.io.IOException;
 import java.io.InputStream;
 
-/** Reads text-protocol replies from a raw socket stream, for tests that pipeline deeper than TextClient does. */
+/**
+ * Raw pipelining for tests that go deeper than TextClient does: requests written from a thread of their own
+ * (a pipeline deeper than the socket buffers would block a writer that also reads), replies read back.
+ */
 public final class ReplyReader {
     private ReplyReader() {
+    }
+
+    /** Writes every request from a daemon thread; a write that fails ends it (the reader sees why). */
+    public static void sendInBackground(java.net.Socket socket, byte[] requests) {
+        Thread t = new Thread(() -> {
+            try {
+                java.io.OutputStream out = socket.getOutputStream();
+                out.write(requests);
+                out.flush();
+            } catch (IOException e) {
+                // the reader sees the connection end and fails with the count it got
+            }
+        }, "pipeline-writer");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** One line without its CRLF; fails if the connection ends first. */
