@@ -32,16 +32,13 @@ class BinaryProtocolIT {
     @BeforeEach
     void start() throws Exception {
         cluster = ProxyFixture.start(1, 1);
-        reference = MemcachedProcess.start();
+        reference = cluster.reference();
     }
 
     @AfterEach
     void stop() throws Exception {
         if (cluster != null) {
             cluster.close();
-        }
-        if (reference != null) {
-            reference.close();
         }
     }
 

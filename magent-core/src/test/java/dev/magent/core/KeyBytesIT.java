@@ -23,16 +23,13 @@ class KeyBytesIT {
     @BeforeEach
     void start() throws Exception {
         cluster = ProxyFixture.start(2, 1);
-        reference = MemcachedProcess.start();
+        reference = cluster.reference();
     }
 
     @AfterEach
     void stop() throws Exception {
         if (cluster != null) {
             cluster.close();
-        }
-        if (reference != null) {
-            reference.close();
         }
     }
 

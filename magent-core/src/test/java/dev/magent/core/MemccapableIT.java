@@ -48,16 +48,13 @@ class MemccapableIT {
         binary = BINARIES.stream().filter(Files::isExecutable).findFirst().orElse(null);
         Assumptions.assumeTrue(binary != null, "memccapable is not installed (apt-get install libmemcached-tools)");
         cluster = ProxyFixture.start(2, 1);
-        reference = MemcachedProcess.start();
+        reference = cluster.reference();
     }
 
     @AfterEach
     void stop() throws Exception {
         if (cluster != null) {
             cluster.close();
-        }
-        if (reference != null) {
-            reference.close();
         }
     }
 

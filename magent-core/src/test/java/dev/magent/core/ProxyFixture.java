@@ -12,6 +12,7 @@ final class ProxyFixture implements AutoCloseable {
     final List<MemcachedProcess> mains = new ArrayList<>();
     final List<MemcachedProcess> backups = new ArrayList<>();
     final List<MagentProxy> proxies = new ArrayList<>();
+    private MemcachedProcess reference;
 
     static ProxyFixture start(int mainCount, int backupCount) throws IOException {
         ProxyFixture f = new ProxyFixture();
@@ -53,6 +54,17 @@ final class ProxyFixture implements AutoCloseable {
         return p;
     }
 
+    /**
+     * A lone memcached beside the cluster, started on first use and stopped with the fixture: what magent's
+     * answers are compared with, byte for byte.
+     */
+    MemcachedProcess reference() throws IOException {
+        if (reference == null) {
+            reference = MemcachedProcess.start();
+        }
+        return reference;
+    }
+
     static int port(MagentProxy p) {
         return ((InetSocketAddress) p.localAddress()).getPort();
     }
@@ -84,6 +96,13 @@ final class ProxyFixture implements AutoCloseable {
         for (MemcachedProcess m : backups) {
             try {
                 m.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (reference != null) {
+            try {
+                reference.close();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -32,9 +32,6 @@ class ServerCommandsIT {
         if (cluster != null) {
             cluster.close();
         }
-        if (reference != null) {
-            reference.close();
-        }
     }
 
     private List<MemcachedProcess> everyServer() {
@@ -67,7 +64,7 @@ class ServerCommandsIT {
 
     @Test
     void adminCommandsAnswerAsMemcachedAndReachEveryServer() throws Exception {
-        reference = MemcachedProcess.start();
+        reference = cluster.reference();
         int port = ProxyFixture.port(proxy);
         // each answered as one memcached 1.6.18 answers it (the servers are fresh, as the reference is)
         List<String> requests = List.of("verbosity\r\n", "verbosity x\r\n", "verbosity 1 2 3\r\n",

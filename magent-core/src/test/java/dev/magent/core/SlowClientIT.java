@@ -37,13 +37,12 @@ class SlowClientIT {
     @BeforeEach
     void start() throws Exception {
         cluster = ProxyFixture.start(2, 1);
-        reference = MemcachedProcess.start(); // memcached alone, to compare byte for byte
+        reference = cluster.reference(); // memcached alone, to compare byte for byte
     }
 
     @AfterEach
     void stop() throws Exception {
         cluster.close();
-        reference.close();
     }
 
     private static int curr(TextClient c) throws IOException {
