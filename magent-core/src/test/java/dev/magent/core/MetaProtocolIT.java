@@ -4,14 +4,7 @@ import static dev.magent.core.MemcachedProcess.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -458,18 +451,12 @@ class MetaProtocolIT {
     }
 
     /** A blocking meta-protocol client: reads VA data blocks, and whole pipelines up to their mn. */
+    /** Meta replies over a {@link RawClient}: one line, and for VA its data block. */
     static final class MetaClient implements AutoCloseable {
-        private final Socket socket;
-        private final InputStream in;
-        private final OutputStream out;
+        private final RawClient raw;
 
         MetaClient(int port) throws IOException {
-            socket = new Socket();
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            socket.setSoTimeout(10_000);
-            socket.setTcpNoDelay(true);
-            in = new BufferedInputStream(socket.getInputStream());
-            out = socket.getOutputStream();
+            raw = new RawClient(port);
         }
 
         /** Sends one request that is answered by exactly one reply, and reads it. */
@@ -502,38 +489,21 @@ class MetaProtocolIT {
         }
 
         void send(String raw) throws IOException {
-            out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
+            this.raw.send(raw);
         }
 
         String reply() throws IOException {
-            String line = line();
+            String line = raw.readLine();
             if (line.startsWith("VA ")) {
                 int size = Integer.parseInt(line.trim().split(" ")[1]);
-                return line + new String(in.readNBytes(size + 2), StandardCharsets.ISO_8859_1);
+                return line + raw.read(size + 2);
             }
             return line;
         }
 
-        private String line() throws IOException {
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            int prev = -1;
-            while (true) {
-                int b = in.read();
-                if (b < 0) {
-                    throw new EOFException("closed after '" + buf.toString(StandardCharsets.ISO_8859_1) + "'");
-                }
-                buf.write(b);
-                if (prev == '\r' && b == '\n') {
-                    return buf.toString(StandardCharsets.ISO_8859_1);
-                }
-                prev = b;
-            }
-        }
-
         @Override
         public void close() throws IOException {
-            socket.close();
+            raw.close();
         }
     }
 }

@@ -74,6 +74,11 @@ final class RawClient implements AutoCloseable {
         }
     }
 
+    /** Exactly {@code n} bytes (a data block and its CRLF), as text. */
+    String read(int n) throws IOException {
+        return new String(in.readNBytes(n), StandardCharsets.ISO_8859_1);
+    }
+
     /** True when the server sends nothing more within {@code millis} (for noreply checks). */
     boolean quietFor(int millis) throws IOException {
         socket.setSoTimeout(millis);
