@@ -150,11 +150,13 @@ final class ClientHandler extends ChannelInboundHandlerAdapter
         if (msg instanceof Command command) {
             runtime.stats().command(command.verb());
             LoopContext loop = router.loopContext();
+            // a reply answered at once can resume this client's backlog from inside handle(): restore, not clear
+            LoopContext.Feeder outer = loop.feeding();
             loop.feeding(this);
             try {
                 handle(command);
             } finally {
-                loop.feeding(null);
+                loop.feeding(outer);
             }
         } else if (msg instanceof ProtocolError error) {
             runtime.stats().protocolError();
