@@ -1,6 +1,6 @@
 package dev.magent.bench;
 
-import dev.magent.core.MultiGetPlan;
+import dev.magent.core.route.MultiGetPlan;
 import dev.magent.hashing.Algorithm;
 import dev.magent.hashing.Ring;
 import dev.magent.hashing.Server;

@@ -4,7 +4,7 @@ import com.beust.jcommander.JCommander;
 import com.beust.jcommander.Parameter;
 import com.beust.jcommander.ParameterException;
 import com.beust.jcommander.Parameters;
-import dev.magent.core.BackendTls;
+import dev.magent.core.backend.BackendTls;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.TlsSettings;

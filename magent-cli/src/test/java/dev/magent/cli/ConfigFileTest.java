@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
-import dev.magent.core.BackendTls;
+import dev.magent.core.backend.BackendTls;
 import dev.magent.core.TlsSettings;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,5 +1,19 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendPool;
+import dev.magent.core.backend.Backends;
+import dev.magent.core.frontend.ClientHandler;
+import dev.magent.core.frontend.ProtocolSniffer;
+import dev.magent.core.recovery.ResyncProgress;
+
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.Cluster;
+import dev.magent.core.backend.LoopContext;
+import dev.magent.core.frontend.ProxyRuntime;
+import dev.magent.core.recovery.HealthProber;
+import dev.magent.core.recovery.Rejoin;
+import dev.magent.core.route.Router;
+
 import dev.magent.core.admin.AdminServer;
 import io.netty.handler.ssl.SslContext;
 import io.netty.bootstrap.ServerBootstrap;

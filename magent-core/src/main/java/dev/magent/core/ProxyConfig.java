@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendTls;
+
 import dev.magent.protocol.ProtocolLimits;
 import java.nio.file.Path;
 import java.time.Duration;

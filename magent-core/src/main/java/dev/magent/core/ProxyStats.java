@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendException;
+
 import dev.magent.protocol.Verb;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -37,44 +39,44 @@ public final class ProxyStats {
     }
 
     /** Counts a new client connection; returns the number now open. */
-    int connectionOpened() {
+    public int connectionOpened() {
         totalConnections.increment();
         return currentConnections.incrementAndGet();
     }
 
-    void connectionClosed() {
+    public void connectionClosed() {
         currentConnections.decrementAndGet();
     }
 
-    void connectionRejected() {
+    public void connectionRejected() {
         rejectedConnections.increment();
     }
 
-    void command(Verb verb) {
+    public void command(Verb verb) {
         commands[verb.ordinal()].increment();
     }
 
-    void hits(int n) {
+    public void hits(int n) {
         getHits.add(n);
     }
 
-    void misses(int n) {
+    public void misses(int n) {
         getMisses.add(n);
     }
 
-    void failover() {
+    public void failover() {
         failovers.increment();
     }
 
-    void readRepair() {
+    public void readRepair() {
         readRepairs.increment();
     }
 
-    void backupWriteError() {
+    public void backupWriteError() {
         backupWriteErrors.increment();
     }
 
-    void backendFailure(BackendException e) {
+    public void backendFailure(BackendException e) {
         if (e.reason() == BackendException.Reason.TIMEOUT) {
             backendTimeouts.increment();
         } else {
@@ -87,7 +89,7 @@ public final class ProxyStats {
      * connections open now and the start time (uptime keeps counting). Prometheus reads the same counters
      * and takes the drop as a counter reset.
      */
-    void reset() {
+    public void reset() {
         totalConnections.reset();
         rejectedConnections.reset();
         for (LongAdder c : commands) {
@@ -99,11 +101,11 @@ public final class ProxyStats {
         }
     }
 
-    void protocolError() {
+    public void protocolError() {
         protocolErrors.increment();
     }
 
-    void clientOverBufferLimit() {
+    public void clientOverBufferLimit() {
         clientsOverBufferLimit.increment();
     }
 
@@ -112,7 +114,7 @@ public final class ProxyStats {
         return clientsOverBufferLimit.sum();
     }
 
-    void unavailable() {
+    public void unavailable() {
         unavailable.increment();
     }
 

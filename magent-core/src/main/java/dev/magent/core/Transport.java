@@ -19,7 +19,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 /** The socket implementation: Linux epoll when the native library loads, Java NIO otherwise. */
-enum Transport {
+public enum Transport {
     EPOLL,
     NIO;
 
@@ -29,7 +29,7 @@ enum Transport {
      * every event loop; under the load benchmark the adaptive allocator's shared magazines and queues cost
      * about 6 us of CPU per request more (23.4 against 17.3 us, docs/benchmarks.md).
      */
-    static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
+    public static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
 
     /** epoll where available; {@code -Dmagent.transport=nio} forces NIO (for comparison runs). */
     static Transport best() {
@@ -52,7 +52,7 @@ enum Transport {
         return this == EPOLL ? EpollServerDomainSocketChannel.class : NioServerDomainSocketChannel.class;
     }
 
-    Class<? extends Channel> clientChannel() {
+    public Class<? extends Channel> clientChannel() {
         return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 }

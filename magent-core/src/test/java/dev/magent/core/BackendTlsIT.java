@@ -1,5 +1,9 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendServer;
+
+import dev.magent.core.backend.BackendTls;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

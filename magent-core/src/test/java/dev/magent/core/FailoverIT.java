@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendServer;
+
 import static dev.magent.core.MemcachedProcess.await;
 import static dev.magent.core.ProxyFixture.client;
 import static dev.magent.core.ProxyFixture.direct;

@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.frontend.ClientHandler;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

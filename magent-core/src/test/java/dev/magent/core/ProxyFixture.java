@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendServer;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;

@@ -1,5 +1,8 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.recovery.ResyncProgress;
+
 import static dev.magent.core.ClusterObserver.mainIndex;
 import static dev.magent.core.ClusterObserver.mg;
 import static dev.magent.core.MemcachedProcess.await;

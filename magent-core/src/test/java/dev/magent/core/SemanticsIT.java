@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.recovery.ResyncProgress;
+
 import static dev.magent.core.ProxyFixture.client;
 import static dev.magent.core.ProxyFixture.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,7 @@
 package dev.magent.core;
 
+import dev.magent.core.backend.BackendServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

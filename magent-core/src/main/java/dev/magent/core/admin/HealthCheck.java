@@ -1,6 +1,6 @@
 package dev.magent.core.admin;
 
-import dev.magent.core.BackendServer;
+import dev.magent.core.backend.BackendServer;
 import dev.magent.core.Role;
 import java.util.ArrayList;
 import java.util.List;

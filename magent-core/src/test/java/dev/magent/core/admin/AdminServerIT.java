@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.magent.core.BackendServer;
+import dev.magent.core.backend.BackendServer;
 import dev.magent.core.MagentProxy;
 import dev.magent.core.MemcachedProcess;
 import dev.magent.core.ProxyConfig;

@@ -1,7 +1,0 @@
-package dev.magent.core;
-
-/** One event loop's way to every server, by {@link BackendServer#id()}: the ungated pools. */
-interface Backends {
-    /** The server's backend as it is (no health or hint gating): for probes and recovery. */
-    Backend backend(int serverId);
-}

@@ -1,0 +1,70 @@
+package dev.magent.core.recovery;
+
+import dev.magent.core.backend.PendingReply;
+
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.Backends;
+import dev.magent.core.route.ReadRepair;
+
+import dev.magent.protocol.Command;
+import dev.magent.protocol.MetaGetCommand;
+import dev.magent.protocol.Reply;
+import dev.magent.protocol.StatusReply;
+import dev.magent.protocol.StorageCommand;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Recovery's copy of one key, read-repair's {@code mg <key> v f t} + {@code add} ({@link ReadRepair#parse},
+ * {@link ReadRepair#add}) sent through the ungated send contract: the resync and the hint replay write to
+ * a server before it is back in service. Counts into the target's {@link ResyncProgress}.
+ */
+final class KeyCopier {
+    private final Backends backends;
+
+    KeyCopier(Backends backends) {
+        this.backends = backends;
+    }
+
+    /**
+     * Copies one key from source to target; completes with true when the key is settled (copied, gone
+     * from the source, or already on the target), false when a copy failed.
+     */
+    CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key, boolean countFailure) {
+        ResyncProgress p = target.resyncProgress();
+        return send(source, new MetaGetCommand(key, ReadRepair.VALUE_FLAGS_TTL)).thenCompose(r -> {
+            ReadRepair.Fetched f = ReadRepair.parse(key, r, source);
+            if (f == null) {
+                p.countSkipped(); // gone from the source meanwhile (or unreadable): not resurrected
+                return CompletableFuture.completedFuture(true);
+            }
+            StorageCommand add = ReadRepair.add(f.value(), f.remainingTtl());
+            f.value().data().release();
+            if (add == null) {
+                p.countSkipped(); // about to expire
+                return CompletableFuture.completedFuture(true);
+            }
+            return send(target, add).thenApply(stored -> {
+                if (stored == StatusReply.STORED) {
+                    p.countCopied();
+                } else {
+                    p.countSkipped(); // already there: written since the server returned
+                }
+                ReferenceCountUtil.release(stored);
+                return true;
+            });
+        }).exceptionally(f -> {
+            if (countFailure) {
+                p.countFailed();
+            }
+            return false;
+        });
+    }
+
+    /** Sends whatever the server's state. */
+    CompletableFuture<Reply> send(BackendServer server, Command c) {
+        PendingReply reply = new PendingReply();
+        backends.backend(server.id()).send(c, reply);
+        return reply;
+    }
+}

@@ -1,0 +1,474 @@
+package dev.magent.core.recovery;
+
+import dev.magent.core.ProxyConfig;
+import dev.magent.core.ServerAddress;
+import dev.magent.core.Transport;
+import dev.magent.core.backend.BackendPool;
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.BackendTls;
+import dev.magent.core.backend.Cluster;
+import dev.magent.core.route.Router;
+
+import dev.magent.protocol.DeleteCommand;
+import dev.magent.protocol.FlushAllCommand;
+import dev.magent.protocol.MetadumpDecoder;
+import dev.magent.protocol.MetadumpEntry;
+import dev.magent.protocol.ProtocolError;
+import dev.magent.protocol.StatusReply;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.handler.ssl.SslContext;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings a returning server up to date before it serves reads again (docs/semantics.md, "Rejoin"):
+ * <ol>
+ *   <li>it restarted (another pid or start time than before): it is empty, its hints are moot, and its
+ *       shard is copied back from the other copies (active resync) if configured;</li>
+ *   <li>its hint log overflowed or it missed a flush_all: it is flushed and resynced in full;</li>
+ *   <li>otherwise (it was cut off and kept its items) exactly its hinted keys are rewritten.</li>
+ * </ol>
+ * A resync enumerates the other pools' servers with {@code lru_crawler metadump all}, keeps the keys
+ * whose copy belongs on this server, reads each with {@code mg <key> v f t} and writes it with
+ * {@code add}, so that nothing written since is overwritten and nothing deleted since comes back. Rate
+ * limited; runs on one event loop.
+ */
+public final class Rejoin implements HealthProber.Recovery {
+    private static final Logger log = LoggerFactory.getLogger(Rejoin.class);
+    private static final int QUEUE_LOW_WATER = 2048;
+    private static final int MAX_HINT_PASSES = 5;
+    private static final int MAX_RESYNC_ATTEMPTS = 3;
+    private static final long HINT_SWEEP_SECONDS = 1;
+    private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    // swapped by a reload on this loop
+    private Cluster cluster;
+    /** Copies keys through the ungated send contract: a returning server is written to before it serves. */
+    private final KeyCopier copier;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final SslContext tls;
+    private boolean autoResync;
+    private int keysPerSecond;
+    private final Map<BackendServer.Health, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
+    private final java.util.Set<BackendServer.Health> sweeping = new java.util.HashSet<>();
+
+    public Rejoin(Cluster cluster, Router router, Transport transport, SslContext tls, ProxyConfig config) {
+        this.cluster = cluster;
+        this.tls = tls;
+        this.copier = new KeyCopier(router.backends());
+        this.loop = router.loopContext().loop();
+        this.autoResync = config.autoResync();
+        this.keysPerSecond = config.resyncRate();
+        this.bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis())
+                .option(ChannelOption.AUTO_READ, false);
+        // a write can miss a server that stays up (one timeout, below the down threshold): its hint is
+        // rewritten by this sweep rather than waiting for a rejoin that never comes
+        loop.scheduleWithFixedDelay(this::sweepHints, HINT_SWEEP_SECONDS, HINT_SWEEP_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void sweepHints() {
+        for (BackendServer s : cluster.all()) {
+            if (s.state() != BackendServer.State.UP) {
+                continue;
+            }
+            if (s.hints().overflowed() && !s.recordingWrites()) {
+                // it missed writes the log could not name: any of its keys may be stale
+                s.markDown("its hint log overflowed while in service; it rejoins by flush and resync");
+            } else if (!s.hints().isEmpty() && !s.hints().overflowed() && !s.recordingWrites()) {
+                // not during a resync: a hint resolved before a racing copy lands would let it stand
+                resolveHints(s, 0);
+            }
+        }
+    }
+
+    /** Takes a reloaded configuration. */
+    public void reconfigure(Cluster next, ProxyConfig config) {
+        loop.execute(() -> {
+            cluster = next;
+            autoResync = config.autoResync();
+            keysPerSecond = config.resyncRate();
+        });
+    }
+
+    public ResyncProgress progress(BackendServer s) {
+        return s.resyncProgress();
+    }
+
+    @Override
+    public CompletableFuture<Void> recover(BackendServer server, HealthProber.ServerIdentity seen) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> recoverOnLoop(server, seen).whenComplete((v, f) -> {
+            if (f != null) {
+                done.completeExceptionally(f);
+            } else {
+                done.complete(null);
+            }
+        }));
+        return done;
+    }
+
+    private CompletableFuture<Void> recoverOnLoop(BackendServer server, HealthProber.ServerIdentity seen) {
+        HealthProber.ServerIdentity before = server.identity();
+        server.identity(seen);
+        boolean restarted = before != null ? seen.differsFrom(before)
+                : seen.uptime() >= 0 && seen.uptime() * 1000 < System.currentTimeMillis() - server.downSinceMillis();
+        boolean overflowed = server.hints().overflowed();
+        CompletableFuture<Void> step = CompletableFuture.completedFuture(null);
+        boolean fullResync = false;
+        if (restarted) {
+            log.info("{} restarted while down (it is empty): {}", server,
+                    autoResync ? "copying its keys back from the other copies" : "read-repair will refill it");
+            server.hints().clear();
+            fullResync = autoResync;
+        } else if (overflowed) {
+            log.info("{} missed more writes than its hint log holds (or a flush_all): flushing and resyncing it",
+                    server);
+            progress(server).start(ResyncProgress.Phase.FLUSHING);
+            server.hints().clear();
+            step = send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
+                    .thenAccept(r -> {
+                        if (r != StatusReply.OK) {
+                            ReferenceCountUtil.release(r);
+                            throw new IllegalStateException("flush_all answered " + r);
+                        }
+                    });
+            fullResync = true;
+        }
+        if (fullResync) {
+            step = step.thenCompose(v -> resyncUntilHintsHold(server, 1));
+        }
+        return step.thenCompose(v -> {
+            // back in service; keys still hinted are routed to the other copy until rewritten below
+            server.markUp();
+            return resolveHints(server, 0);
+        });
+    }
+
+    /**
+     * A resync while the server is out of service; if its hint log overflowed meanwhile (more writes
+     * during the copy than it holds), some of those writes may have been copied over by older values, so
+     * it runs again, a bounded number of times.
+     */
+    private CompletableFuture<Void> resyncUntilHintsHold(BackendServer server, int attempt) {
+        // a failed resync (a source is down too) does not keep the server out: read-repair still works
+        return resync(server).exceptionally(f -> null).thenCompose(v -> {
+            if (!server.hints().overflowed()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (attempt >= MAX_RESYNC_ATTEMPTS) {
+                // writes outpace the copy: stay out of read service and try again after the next probe
+                return CompletableFuture.failedFuture(new IllegalStateException(
+                        "the hint log kept overflowing during " + attempt + " resyncs"));
+            }
+            log.info("{}: the hint log overflowed during the resync; flushing and resyncing again", server);
+            server.hints().clear();
+            return send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
+                    .thenCompose(r -> {
+                        ReferenceCountUtil.release(r);
+                        return resyncUntilHintsHold(server, attempt + 1);
+                    });
+        });
+    }
+
+    /**
+     * Runs a full resync now (the admin command), while the server stays in service: writes sent to it
+     * meanwhile are hinted and rewritten afterwards, so a copy racing a client's write or delete of the
+     * same key cannot leave the older value behind. Joins one already running for the server.
+     */
+    public CompletableFuture<Void> resyncNow(BackendServer server) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> {
+            server.recordingWrites(true);
+            resync(server).whenComplete((v, f) -> server.recordingWrites(false))
+                    .thenCompose(v -> resolveHints(server, 0))
+                    .whenComplete((v, f) -> {
+                        if (f != null) {
+                            done.completeExceptionally(f);
+                        } else {
+                            done.complete(null);
+                        }
+                    });
+        });
+        return done;
+    }
+
+    // ---- hinted keys ----------------------------------------------------------------------------------
+
+    /**
+     * Rewrites every hinted key from the other copy, pass after pass until the log is empty, at most one
+     * run per server at a time. Keys whose copy keeps failing (the other copy is down too) stay hinted, so
+     * still routed away, and the sweep retries them every second.
+     */
+    private CompletableFuture<Void> resolveHints(BackendServer server, int passes) {
+        if (passes == 0) {
+            if (!sweeping.add(server.health())) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return resolvePasses(server, 0).whenComplete((v, f) -> sweeping.remove(server.health()));
+        }
+        return resolvePasses(server, passes);
+    }
+
+    private CompletableFuture<Void> resolvePasses(BackendServer server, int passes) {
+        HintLog hints = server.hints();
+        if (hints.isEmpty() || server.state() != BackendServer.State.UP || passes >= MAX_HINT_PASSES) {
+            return CompletableFuture.completedFuture(null);
+        }
+        ResyncProgress p = progress(server);
+        p.phase(ResyncProgress.Phase.HINTS);
+        log.debug("{}: rewriting {} hinted keys from the other copy", server, hints.size());
+        List<HintLog.Hint> batch = hints.snapshot(Integer.MAX_VALUE);
+        CompletableFuture<Void> pass = pace(batch.iterator(), hint -> rewrite(server, hint));
+        return pass.thenCompose(v -> {
+            if (hints.isEmpty()) {
+                log.info("{}: hinted keys rewritten from the other copy ({} so far)", server, p.hintsResolved());
+                p.finish(true);
+                return CompletableFuture.completedFuture(null);
+            }
+            // keys written again meanwhile, or whose copy failed: another pass
+            return resolvePasses(server, passes + 1);
+        });
+    }
+
+    /**
+     * One hinted key: delete it on the returning server, read another copy, and add that value back. The
+     * delete-then-add order means a client write landing in between is never overwritten. The source is
+     * the first other copy in pool order that serves reads and is not stale for the key itself.
+     */
+    private CompletableFuture<Void> rewrite(BackendServer target, HintLog.Hint hint) {
+        byte[] key = hint.key();
+        BackendServer source = sourceFor(target, key);
+        ResyncProgress p = progress(target);
+        return send(target, new DeleteCommand(key, false)).thenCompose(deleted -> {
+            ReferenceCountUtil.release(deleted);
+            if (source == null) {
+                // no other copy can be read: with copies configured, keep the hint and retry later
+                return CompletableFuture.completedFuture(cluster.copies() == 1);
+            }
+            return copier.copy(source, target, key, true);
+        }).handle((ok, f) -> {
+            if (f == null && Boolean.TRUE.equals(ok) && target.hints().resolved(hint)) {
+                p.hintResolved();
+            }
+            return null;
+        });
+    }
+
+    /** The copy of {@code key} to read for {@code target}: another pool's, in service and not stale. */
+    private BackendServer sourceFor(BackendServer target, byte[] key) {
+        for (int pool = 0; pool < cluster.copies(); pool++) {
+            if (pool == target.pool()) {
+                continue;
+            }
+            BackendServer s = cluster.copy(pool, key);
+            if (s.servesReads() && !s.hints().contains(key)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    // ---- full resync ----------------------------------------------------------------------------------
+
+    private CompletableFuture<Void> resync(BackendServer target) {
+        CompletableFuture<Void> existing = running.get(target.health());
+        if (existing != null) {
+            return existing;
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        running.put(target.health(), done);
+        ResyncProgress p = progress(target);
+        p.start(ResyncProgress.Phase.RESYNCING);
+        List<BackendServer> sources = sourcesFor(target);
+        log.info("resync of {} from {} started", target, sources);
+        CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+        for (BackendServer source : sources) {
+            all = all.thenCompose(v -> resyncFrom(source, target));
+        }
+        all.whenComplete((v, f) -> {
+            running.remove(target.health());
+            p.finish(f == null);
+            if (f == null) {
+                log.info("resync of {} done: {}", target, p);
+                done.complete(null);
+            } else {
+                log.warn("resync of {} failed: {} ({})", target, f.getMessage(), p);
+                done.completeExceptionally(f);
+            }
+        });
+        return done;
+    }
+
+    private boolean belongsOn(BackendServer target, byte[] key) {
+        return target.pool() < cluster.copies() && cluster.copy(target.pool(), key) == target;
+    }
+
+    /**
+     * The servers to list keys from: the other pools' in copy order, until one pool is wholly in service
+     * (every key has a copy there). A pool with a server out adds the next pool, which holds the copies
+     * of that server's keys; a key listed twice costs one {@code add} that answers NOT_STORED.
+     */
+    private List<BackendServer> sourcesFor(BackendServer target) {
+        List<BackendServer> sources = new ArrayList<>();
+        for (int pool = 0; pool < cluster.copies(); pool++) {
+            if (pool == target.pool()) {
+                continue;
+            }
+            boolean whole = true;
+            for (BackendServer s : cluster.pool(pool)) {
+                if (s.servesReads()) {
+                    sources.add(s);
+                } else {
+                    whole = false;
+                }
+            }
+            if (whole) {
+                break;
+            }
+        }
+        return sources;
+    }
+
+    /** Streams one source's metadump, paced: reading stops while enough keys wait to be copied. */
+    private CompletableFuture<Void> resyncFrom(BackendServer source, BackendServer target) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ResyncProgress p = progress(target);
+        ServerAddress a = source.address();
+        ArrayDeque<byte[]> queue = new ArrayDeque<>();
+        boolean[] ended = {false};
+        Channel[] channel = {null};
+        Iterator<byte[]> keys = new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return !queue.isEmpty();
+            }
+
+            @Override
+            public byte[] next() {
+                byte[] k = queue.poll();
+                if (!ended[0] && queue.size() < QUEUE_LOW_WATER && channel[0] != null) {
+                    channel[0].read();
+                }
+                return k;
+            }
+        };
+        // a copy that failed (a timeout on a busy server) gets one more try once the dump is through
+        List<byte[]> retry = new ArrayList<>();
+        Pacer pacer = new Pacer(loop, keysPerSecond, keys, key -> copier.copy(source, target, key, false)
+                .thenApply(ok -> {
+            if (!ok) {
+                retry.add(key);
+            }
+            return null;
+        }), done);
+        bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                BackendTls.addTo(ch, tls, source.address());
+                ch.pipeline().addLast(new MetadumpDecoder());
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelActive(ChannelHandlerContext ctx) {
+                        channel[0] = ctx.channel();
+                        ctx.writeAndFlush(Unpooled.wrappedBuffer(METADUMP_ALL));
+                        ctx.read();
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        if (msg instanceof MetadumpEntry e) {
+                            p.countScanned();
+                            if (belongsOn(target, e.key())) {
+                                p.countMatched();
+                                queue.add(e.key());
+                            }
+                        } else if (msg == MetadumpDecoder.END) {
+                            ended[0] = true;
+                            pacer.sourceEnded();
+                            ctx.close();
+                        } else if (msg instanceof ProtocolError err) {
+                            ended[0] = true;
+                            pacer.fail(new IllegalStateException(source + " answered the metadump with: "
+                                    + err.reply().message()));
+                            ctx.close();
+                        } else {
+                            ReferenceCountUtil.release(msg);
+                        }
+                    }
+
+                    @Override
+                    public void channelReadComplete(ChannelHandlerContext ctx) {
+                        pacer.kick();
+                        if (!ended[0] && queue.size() < QUEUE_LOW_WATER) {
+                            ctx.read();
+                        }
+                    }
+
+                    @Override
+                    public void channelInactive(ChannelHandlerContext ctx) {
+                        if (!ended[0]) {
+                            ended[0] = true;
+                            pacer.fail(new IllegalStateException(source + " closed the metadump connection"));
+                        }
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        ctx.close();
+                    }
+                });
+            }
+        }).connect(new InetSocketAddress(a.host(), a.port())).addListener(f -> {
+            if (!f.isSuccess()) {
+                pacer.fail(new IllegalStateException("cannot reach " + source + " for the metadump: "
+                        + f.cause().getMessage()));
+            }
+        });
+        return done.whenComplete((v, f) -> {
+            if (channel[0] != null) {
+                channel[0].close();
+            }
+        }).thenCompose(v -> retry.isEmpty() ? CompletableFuture.completedFuture(null)
+                : pace(retry.iterator(), key -> copier.copy(source, target, key, true)));
+    }
+
+    private CompletableFuture<dev.magent.protocol.Reply> send(BackendServer server, dev.magent.protocol.Command c) {
+        return copier.send(server, c);
+    }
+
+    private <T> CompletableFuture<Void> pace(Iterator<T> items, Function<T, CompletableFuture<?>> work) {
+        return Pacer.pace(loop, keysPerSecond, items, work);
+    }
+
+    /** For stats: every server's catch-up progress so far. */
+    public List<Map.Entry<BackendServer, ResyncProgress>> allProgress() {
+        List<Map.Entry<BackendServer, ResyncProgress>> out = new ArrayList<>();
+        for (BackendServer s : cluster.all()) {
+            ResyncProgress p = s.resyncProgress();
+            if (p.runs() > 0 || p.hintsResolved() > 0) {
+                out.add(Map.entry(s, p));
+            }
+        }
+        return out;
+    }
+}

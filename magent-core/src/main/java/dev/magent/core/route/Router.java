@@ -1,0 +1,131 @@
+package dev.magent.core.route;
+
+import dev.magent.core.ProxyStats;
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.Backends;
+import dev.magent.core.backend.Cluster;
+import dev.magent.core.backend.Completion;
+import dev.magent.core.backend.LoopContext;
+
+import dev.magent.protocol.ArithmeticCommand;
+import dev.magent.protocol.Command;
+import dev.magent.protocol.DeleteCommand;
+import dev.magent.protocol.ErrorReply;
+import dev.magent.protocol.MetaCommand;
+import dev.magent.protocol.MetaGetCommand;
+import dev.magent.protocol.StorageCommand;
+import dev.magent.protocol.TouchCommand;
+import dev.magent.protocol.Verb;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Picks each key command's route by its verb (mcrouter's OperationSelectorRoute): the rules of
+ * docs/semantics.md live in the routes, one policy each: {@link ReplicatedWrite} (set, add, replace,
+ * append, prepend, delete, touch), {@link ReadRoute} and {@link MultiGet} (get, gets, gat, gats, with
+ * {@link Failover} and {@link ReadRepair}), {@link CasRoute}, {@link ArithmeticRoute} (incr, decr) and
+ * {@link BroadcastRoute} (flush_all). One router per event loop; every reply goes to the sink on that loop
+ * (errors are {@link ErrorReply} values, never exceptions) and is owned by the receiver.
+ */
+public final class Router {
+    private final LoopContext loop;
+    private final Backends backends;
+    private final RouteContext ctx;
+    /** The meta protocol's commands (mg, ms, md, ma, mn): main and first backup pool only, for now. */
+    private final MetaRoutes meta;
+    /** By {@link Verb#ordinal()}; null for verbs that are not routed (the client handler answers them). */
+    private final Route[] routes = new Route[Verb.values().length];
+
+    public Router(Cluster cluster, LoopContext loop, ProxyStats stats, boolean readRepair) {
+        this(cluster, loop, loop, stats, readRepair);
+    }
+
+    /** A router sending through {@code backends} (the loop's pools, or fakes in tests and benchmarks). */
+    public Router(Cluster cluster, LoopContext loop, Backends backends, ProxyStats stats, boolean readRepair) {
+        this.loop = loop;
+        this.backends = backends;
+        this.ctx = new RouteContext(cluster, backends, stats, readRepair);
+        Route read = new ReadRoute(ctx);
+        Route write = new ReplicatedWrite.WriteRoute(ctx);
+        Route arithmetic = new ArithmeticRoute(ctx);
+        for (Verb v : new Verb[] {Verb.GET, Verb.GETS, Verb.GAT, Verb.GATS}) {
+            routes[v.ordinal()] = read;
+        }
+        for (Verb v : new Verb[] {Verb.SET, Verb.ADD, Verb.REPLACE, Verb.APPEND, Verb.PREPEND, Verb.DELETE,
+            Verb.TOUCH}) {
+            routes[v.ordinal()] = write;
+        }
+        routes[Verb.CAS.ordinal()] = new CasRoute(ctx);
+        routes[Verb.INCR.ordinal()] = arithmetic;
+        routes[Verb.DECR.ordinal()] = arithmetic;
+        routes[Verb.FLUSH_ALL.ordinal()] = new BroadcastRoute(ctx);
+        this.meta = new MetaRoutes(this, stats);
+    }
+
+    /** Takes a new configuration's cluster; on this router's loop only. */
+    public void reconfigure(Cluster next, boolean nextReadRepair) {
+        ctx.reconfigure(next, nextReadRepair);
+    }
+
+    public LoopContext loopContext() {
+        return loop;
+    }
+
+    /** Every server's ungated backend on this loop: for recovery, which writes to servers out of service. */
+    public Backends backends() {
+        return backends;
+    }
+
+    /** What the routes of this loop share (for recovery code and tests). */
+    RouteContext routeContext() {
+        return ctx;
+    }
+
+    /**
+     * Routes a key command (retrieval, storage, arithmetic, delete, touch, flush_all); takes ownership. The
+     * reply goes to {@code sink}, on this router's loop, possibly before this returns.
+     */
+    public void route(Command command, Completion sink) {
+        if (command instanceof MetaCommand m) {
+            meta.route(m, ctx.cluster(), ctx.readRepair(), sink);
+            return;
+        }
+        Route route = routes[command.verb().ordinal()];
+        if (route == null) {
+            ReferenceCountUtil.release(command);
+            sink.accept(ErrorReply.UNKNOWN_COMMAND, null);
+            return;
+        }
+        route.route(command, sink);
+    }
+
+    /**
+     * Sends to one server as a client request would go: gated by its health and hints (for the meta
+     * routes, and the admin commands and stats sent to every server). Takes ownership.
+     */
+    void send(BackendServer server, Command command, Completion completion) {
+        ctx.send(server, command, completion);
+    }
+
+    /** See {@link ReadRepair#exptimeForRemainingTtl}. */
+    static long exptimeForRemainingTtl(long remainingTtl) {
+        return ReadRepair.exptimeForRemainingTtl(remainingTtl);
+    }
+
+    /** The key of a single-key command, or null (retrievals check their keys one by one). */
+    public static byte[] keyOf(Command c) {
+        if (c instanceof StorageCommand s) {
+            return s.key();
+        } else if (c instanceof ArithmeticCommand a) {
+            return a.key();
+        } else if (c instanceof DeleteCommand d) {
+            return d.key();
+        } else if (c instanceof TouchCommand t) {
+            return t.key();
+        } else if (c instanceof MetaGetCommand m) {
+            return m.key();
+        } else if (c instanceof MetaCommand m) {
+            return m.verb() == Verb.MN ? null : m.routingKey(); // decoded: the text command's key and hash
+        }
+        return null; // retrievals check their keys one by one
+    }
+}
