@@ -85,8 +85,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
     private final LineTokens tokens = new LineTokens();
     private final MetaParser meta;
     private State state = State.READ_LINE;
-    /** Bytes of the current, incomplete line already searched for LF, so a slow line is not rescanned. */
-    private int scanned;
+    private final LineReader lines = new LineReader();
 
     // The storage command waiting for its data block (READ_DATA) ...
     private Verb dataVerb;
@@ -166,22 +165,14 @@ public final class CommandDecoder extends ByteToMessageDecoder {
 
     private boolean readLine(ByteBuf in, List<Object> out) {
         int start = in.readerIndex();
-        int limit = in.writerIndex();
-        if (start == limit) {
-            return false;
-        }
-        int eol = in.indexOf(start + scanned, limit, LF);
-        if (eol < 0) {
-            scanned = limit - start;
-            // the line is at least this long, whatever comes next (a last CR may be half of a CRLF)
-            int atLeast = scanned - (in.getByte(limit - 1) == CR ? 1 : 0);
-            if (atLeast > limits.maxLineLength() && tooLong(in, start, limit, atLeast)) {
+        if (!lines.find(in)) {
+            int atLeast = lines.incompleteLength(in);
+            if (atLeast > limits.maxLineLength() && tooLong(in, start, in.writerIndex(), atLeast)) {
                 close(in, out, LINE_TOO_LONG);
             }
             return false;
         }
-        scanned = 0;
-        int end = eol > start && in.getByte(eol - 1) == CR ? eol - 1 : eol;
+        int end = lines.end();
         // the same test as above, so that where the input was split cannot change the outcome
         if (end - start > limits.maxLineLength() && tooLong(in, start, end, end - start)) {
             close(in, out, LINE_TOO_LONG);
@@ -193,7 +184,7 @@ public final class CommandDecoder extends ByteToMessageDecoder {
         } finally {
             tokens.clear();
         }
-        in.readerIndex(eol + 1);
+        in.readerIndex(lines.next());
         return true;
     }
 

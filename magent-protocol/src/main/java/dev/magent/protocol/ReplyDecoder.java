@@ -69,8 +69,7 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
     private final ProtocolLimits limits;
     private final LineTokens tokens = new LineTokens();
     private State state = State.READ_LINE;
-    /** Bytes of the current, incomplete line already searched for LF. */
-    private int scanned;
+    private final LineReader lines = new LineReader();
 
     /** VALUE items of the reply being aggregated, or null when not in a VALUE reply. */
     private List<Value> values;
@@ -141,21 +140,13 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
 
     private boolean readLine(ByteBuf in, List<Object> out) {
         int start = in.readerIndex();
-        int limit = in.writerIndex();
-        if (start == limit) {
-            return false;
-        }
-        int eol = in.indexOf(start + scanned, limit, LF);
-        if (eol < 0) {
-            scanned = limit - start;
-            // the line is at least this long, whatever comes next (a last CR may be half of a CRLF)
-            if (scanned - (in.getByte(limit - 1) == CR ? 1 : 0) > limits.maxLineLength()) {
+        if (!lines.find(in)) {
+            if (lines.incompleteLength(in) > limits.maxLineLength()) {
                 fail(in, out, "reply line longer than " + limits.maxLineLength() + " bytes");
             }
             return false;
         }
-        scanned = 0;
-        int end = eol > start && in.getByte(eol - 1) == CR ? eol - 1 : eol;
+        int end = lines.end();
         if (end - start > limits.maxLineLength()) {
             fail(in, out, "reply line longer than " + limits.maxLineLength() + " bytes");
             return false;
@@ -171,7 +162,7 @@ public final class ReplyDecoder extends ByteToMessageDecoder {
             fail(in, out, problem + ": '" + printable(in, start, end) + "'");
             return false;
         }
-        in.readerIndex(eol + 1);
+        in.readerIndex(lines.next());
         return true;
     }
 
