@@ -103,7 +103,7 @@ public final class MagentProxy implements AutoCloseable {
         }
         int perLoop = Math.max(1, config.poolSize() / threads);
         this.loops = List.copyOf(contexts);
-        this.rejoin = new Rejoin(cluster, runtime.routerFor(contexts.get(0).loop()), transport, backendTls, config);
+        this.rejoin = new Rejoin(cluster, contexts.get(0), contexts.get(0).loop(), transport, backendTls, config);
         prober.setRecovery(rejoin);
         runtime.setRejoin(rejoin);
         log.info("magent {} using {} transport, {} event loops, {} connections per server per loop",

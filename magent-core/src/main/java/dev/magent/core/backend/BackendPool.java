@@ -2,8 +2,6 @@ package dev.magent.core.backend;
 
 import dev.magent.core.ServerAddress;
 import dev.magent.core.Transport;
-import dev.magent.core.route.Router;
-import dev.magent.core.route.SplitRetrieval;
 
 import dev.magent.protocol.Command;
 import dev.magent.protocol.FlushAllCommand;
@@ -89,7 +87,7 @@ public final class BackendPool implements Backend {
             sendByWay(r, ways, promise);
             return;
         }
-        byte[] key = command instanceof RetrievalCommand r ? r.keys().get(0) : Router.keyOf(command);
+        byte[] key = command instanceof RetrievalCommand r ? r.keys().get(0) : CommandKeys.keyOf(command);
         BackendConnection c = key == null ? choose() : forKey(key);
         if (c == null) {
             ReferenceCountUtil.release(command);

@@ -1,7 +1,6 @@
 package dev.magent.core.backend;
 
 import dev.magent.core.recovery.HintLog;
-import dev.magent.core.route.Router;
 
 import dev.magent.protocol.Command;
 import dev.magent.protocol.RetrievalCommand;
@@ -37,7 +36,7 @@ public final class GatedBackend implements Backend {
         HintLog hints = server.hints();
         if (!hints.isEmpty()) {
             key = command instanceof RetrievalCommand r && r.keys().size() == 1 ? r.keys().get(0)
-                    : Router.keyOf(command); // a multi-key retrieval's keys are placed one by one (MultiGet)
+                    : CommandKeys.keyOf(command); // a multi-key retrieval's keys are placed one by one (MultiGet)
             if (key != null && hints.contains(key)) {
                 ReferenceCountUtil.release(command);
                 completion.accept(null, server.staleException());
@@ -45,7 +44,7 @@ public final class GatedBackend implements Backend {
             }
         }
         if (intent == Verb.Intent.WRITE && server.recordingWrites()) {
-            byte[] written = key != null ? key : Router.keyOf(command);
+            byte[] written = key != null ? key : CommandKeys.keyOf(command);
             if (written != null) {
                 hints.record(written);
             }

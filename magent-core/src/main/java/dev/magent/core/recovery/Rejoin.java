@@ -7,7 +7,7 @@ import dev.magent.core.backend.BackendPool;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.BackendTls;
 import dev.magent.core.backend.Cluster;
-import dev.magent.core.route.Router;
+import dev.magent.core.backend.Backends;
 
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.FlushAllCommand;
@@ -72,11 +72,11 @@ public final class Rejoin implements HealthProber.Recovery {
     private final Map<BackendServer.Health, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
     private final java.util.Set<BackendServer.Health> sweeping = new java.util.HashSet<>();
 
-    public Rejoin(Cluster cluster, Router router, Transport transport, SslContext tls, ProxyConfig config) {
+    public Rejoin(Cluster cluster, Backends backends, EventLoop loop, Transport transport, SslContext tls, ProxyConfig config) {
         this.cluster = cluster;
         this.tls = tls;
-        this.copier = new KeyCopier(router.backends());
-        this.loop = router.loopContext().loop();
+        this.copier = new KeyCopier(backends);
+        this.loop = loop;
         this.autoResync = config.autoResync();
         this.keysPerSecond = config.resyncRate();
         this.bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis())

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * The meta protocol ({@code mg ms md ma mn me}) routed with the rules of the text commands
  * (docs/semantics.md): writes go to the key's main and backup, reads to the main with fail-over to the
  * backup and read-repair on a miss, writes a server misses are hinted, and every command for a key takes
- * the same backend connection as the text command for that key ({@link Router#keyOf} gives the decoded
+ * the same backend connection as the text command for that key ({@link dev.magent.core.backend.CommandKeys#keyOf} gives the decoded
  * key), so per-key order holds across both protocols.
  *
  * <p>Commands are forwarded as meta commands, so memcached itself builds each reply (flags, opaque, key,

@@ -1,5 +1,7 @@
 package dev.magent.core.route;
 
+import dev.magent.core.backend.CommandKeys;
+
 import dev.magent.core.backend.BackendException;
 import dev.magent.core.backend.BackendServer;
 
@@ -42,7 +44,7 @@ final class ReplicatedWrite extends WriteLeg {
 
         @Override
         public void route(Command command, Completion sink) {
-            byte[] key = Router.keyOf(command);
+            byte[] key = CommandKeys.keyOf(command);
             Cluster cluster = ctx.cluster();
             ReplicatedWrite write = new ReplicatedWrite(ctx, cluster.mainFor(key), key, sink);
             WriteLeg last = write;

@@ -31,7 +31,7 @@ class RejoinTest {
     /** Recovers the key's main as the prober would, after it answered again as the same process. */
     private void recoverMain(RouteFixture fx, String key) throws Exception {
         BackendServer main = fx.server(0, key);
-        Rejoin rejoin = loop.submit(() -> new Rejoin(fx.cluster, fx.router, Transport.NIO, null, fx.config)).get();
+        Rejoin rejoin = loop.submit(() -> new Rejoin(fx.cluster, fx.router.backends(), loop, Transport.NIO, null, fx.config)).get();
         main.identity(SAME);
         main.markDown("test");
         main.markSyncing();

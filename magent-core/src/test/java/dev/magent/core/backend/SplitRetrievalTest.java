@@ -1,4 +1,4 @@
-package dev.magent.core.route;
+package dev.magent.core.backend;
 
 import dev.magent.core.ServerAddress;
 import dev.magent.core.backend.BackendException;
