@@ -98,7 +98,7 @@ public class RouterBenchmark {
         for (int i = 0; i < backends.length; i++) {
             backends[i] = new Immediate(cluster.server(i).role() == Role.MAIN);
         }
-        router = new Router(cluster, null, id -> backends[id], new ProxyStats(), true);
+        router = new Router(cluster, null, server -> backends[server.id()], new ProxyStats(), true);
     }
 
     @TearDown(Level.Trial)

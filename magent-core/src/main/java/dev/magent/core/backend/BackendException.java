@@ -23,7 +23,9 @@ public final class BackendException extends RuntimeException {
          */
         LOCAL,
         /** The proxy is shutting down. */
-        SHUTDOWN
+        SHUTDOWN,
+        /** A reload removed the server while the request was on its way to it; not sent. */
+        REMOVED
     }
 
     private final Reason reason;

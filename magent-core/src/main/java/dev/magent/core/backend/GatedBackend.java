@@ -49,6 +49,6 @@ public final class GatedBackend implements Backend {
                 hints.record(written);
             }
         }
-        pools.backend(server.id()).send(command, completion);
+        pools.backend(server).send(command, completion);
     }
 }

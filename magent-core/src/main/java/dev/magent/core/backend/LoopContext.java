@@ -1,6 +1,7 @@
 package dev.magent.core.backend;
 
 import io.netty.channel.EventLoop;
+import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,8 +33,17 @@ public final class LoopContext implements Backends {
     }
 
     @Override
-    public Backend backend(int serverId) {
-        return pools[serverId];
+    public Backend backend(BackendServer server) {
+        int id = server.id();
+        BackendPool pool = id < pools.length ? pools[id] : null;
+        if (pool != null && pool.server() == server) {
+            return pool;
+        }
+        return (command, completion) -> {
+            ReferenceCountUtil.release(command);
+            completion.accept(null, new BackendException(BackendException.Reason.REMOVED, server.address(),
+                    "removed from the configuration by a reload"));
+        };
     }
 
     public BackendPool[] pools() {

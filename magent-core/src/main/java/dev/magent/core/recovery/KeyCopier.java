@@ -64,7 +64,7 @@ final class KeyCopier {
     /** Sends whatever the server's state. */
     CompletableFuture<Reply> send(BackendServer server, Command c) {
         PendingReply reply = new PendingReply();
-        backends.backend(server.id()).send(c, reply);
+        backends.backend(server).send(c, reply);
         return reply;
     }
 }

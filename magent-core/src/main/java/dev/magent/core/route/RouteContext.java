@@ -179,6 +179,7 @@ final class RouteContext {
             case PROTOCOL -> "sent a bad reply";
             case LOCAL -> "could not be answered (proxy out of memory)";
             case SHUTDOWN -> "shutting down";
+            case REMOVED -> "was removed from the configuration";
         };
     }
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class GatedBackendTest {
     private final BackendServer server = new BackendServer(0, 0, Role.MAIN, new ServerAddress("10.0.0.1", 11211), 3, 100);
     private final FakeBackend fake = new FakeBackend(server.address());
-    private final GatedBackend gated = new GatedBackend(server, id -> fake);
+    private final GatedBackend gated = new GatedBackend(server, s -> fake);
 
     private Throwable send(String command) {
         // mg is not a client command of the text decoder: magent only sends it

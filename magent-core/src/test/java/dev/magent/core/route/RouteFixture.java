@@ -79,7 +79,7 @@ public final class RouteFixture {
             fakes[i] = new FakeBackend(cluster.server(i).address());
         }
         router = new Router(cluster, loop == null ? null : new LoopContext(loop, new BackendPool[0]),
-                id -> fakes[id], stats, readRepair);
+                server -> fakes[server.id()], stats, readRepair);
     }
 
     /** The server holding the key's copy in a pool (0: its main). */
