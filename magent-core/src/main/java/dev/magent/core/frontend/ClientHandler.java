@@ -23,6 +23,7 @@ import dev.magent.protocol.ValuesReply;
 import dev.magent.protocol.VerbosityCommand;
 import dev.magent.protocol.VersionCommand;
 import dev.magent.protocol.VersionReply;
+import io.netty.util.concurrent.Future;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -94,9 +95,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter
         this.bufferLimit = runtime.config().clientBufferLimit();
     }
 
-    /** Requests accepted but not yet answered. */
-    int inFlight() {
-        return slots.size();
+    /** Requests accepted but not yet answered, counted on this connection's loop; null before it is active. */
+    Future<Integer> countInFlight() {
+        ChannelHandlerContext c = ctx;
+        return c == null ? null : c.executor().submit(slots::size);
     }
 
     @Override

@@ -1,5 +1,9 @@
 package dev.magent.core.frontend;
 
+import io.netty.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutionException;
 import dev.magent.core.recovery.ResyncProgress;
 
 import dev.magent.core.ProxyConfig;
@@ -105,11 +109,30 @@ public final class ProxyRuntime {
         clients.remove(c);
     }
 
-    /** Requests accepted from clients and not yet answered, over all connections (approximate). */
+    /**
+     * Requests accepted from clients and not yet answered, over all connections. Each connection is counted
+     * on its own event loop, after whatever that loop is doing now: a request whose bytes were read before
+     * this call is counted, which is what shutdown's grace period waits for. Blocks; never call it on one of
+     * the proxy's loops.
+     */
     public int requestsInFlight() {
-        int n = 0;
+        List<Future<Integer>> counts = new ArrayList<>();
         for (ClientHandler c : clients) {
-            n += c.inFlight();
+            Future<Integer> n = c.countInFlight();
+            if (n != null) {
+                counts.add(n);
+            }
+        }
+        int n = 0;
+        for (Future<Integer> f : counts) {
+            try {
+                n += f.get(1, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                n++; // a loop too busy to answer within a second surely has work in flight
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return n;
+            }
         }
         return n;
     }
