@@ -12,6 +12,8 @@ import dev.magent.core.backend.LoopContext;
 import dev.magent.core.frontend.ProxyRuntime;
 import dev.magent.core.recovery.HealthProber;
 import dev.magent.core.recovery.Rejoin;
+import dev.magent.core.recovery.Verifier;
+import dev.magent.core.recovery.VerifyProgress;
 import dev.magent.core.route.Router;
 
 import dev.magent.core.admin.AdminServer;
@@ -106,6 +108,8 @@ public final class MagentProxy implements AutoCloseable {
         this.rejoin = new Rejoin(cluster, contexts.get(0), contexts.get(0).loop(), transport, backendTls, config);
         prober.setRecovery(rejoin);
         runtime.setRejoin(rejoin);
+        this.verifier = new Verifier(cluster, contexts.get(0), contexts.get(0).loop(), transport, backendTls, config);
+        runtime.setVerifier(verifier);
         log.info("magent {} using {} transport, {} event loops, {} connections per server per loop",
                 runtime.version(), transport.name().toLowerCase(), threads, perLoop);
 
@@ -137,6 +141,7 @@ public final class MagentProxy implements AutoCloseable {
     }
 
     private final Rejoin rejoin;
+    private final Verifier verifier;
     private final SslContext sslContext;
     private final SslContext backendTls;
     private volatile AdminServer admin;
@@ -228,6 +233,7 @@ public final class MagentProxy implements AutoCloseable {
             }).syncUninterruptibly();
         }
         rejoin.reconfigure(cluster, next);
+        verifier.reconfigure(cluster, next);
         prober.reconfigure(next.requestTimeout(), next.probeInterval(), next.probeMaxInterval());
         runtime.reconfigure(next, cluster);
         log.info("configuration reloaded: {} mains, {} backups, {} hashing", next.mains().size(),
@@ -344,6 +350,22 @@ public final class MagentProxy implements AutoCloseable {
      */
     public CompletableFuture<Void> resync(ServerAddress server) {
         return rejoin.resyncNow(runtime.cluster().find(server));
+    }
+
+    /**
+     * Compares a server's keys with their other copies and repairs what differs, the authority's copy
+     * winning (docs/semantics.md, "Anti-entropy"); the same as {@code magent verify host:port}.
+     *
+     * @return completes when the run finished; fails when the server is not up or a metadump failed
+     * @throws IllegalArgumentException if the address is not one of the proxy's servers
+     */
+    public CompletableFuture<Void> verify(ServerAddress server) {
+        return verifier.verify(runtime.cluster().find(server));
+    }
+
+    /** The counts of a server's current or last verify. */
+    public VerifyProgress verifyProgress(ServerAddress server) {
+        return runtime.cluster().find(server).verifyProgress();
     }
 
     /**

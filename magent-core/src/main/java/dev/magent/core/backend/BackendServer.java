@@ -6,6 +6,7 @@ import dev.magent.core.ServerAddress;
 import dev.magent.core.recovery.HealthProber;
 import dev.magent.core.recovery.HintLog;
 import dev.magent.core.recovery.ResyncProgress;
+import dev.magent.core.recovery.VerifyProgress;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -65,6 +66,7 @@ public final class BackendServer {
         private volatile HealthProber.ServerIdentity identity;
         private volatile StateListener listener = (s, from, to) -> { };
         private final ResyncProgress resync = new ResyncProgress();
+        private final VerifyProgress verify = new VerifyProgress();
         private final LatencyHistogram latency = new LatencyHistogram();
         private volatile boolean recordingWrites;
         private volatile java.util.function.Consumer<BackendServer> connectionLostListener = s -> { };
@@ -208,6 +210,11 @@ public final class BackendServer {
 
     public void recordingWrites(boolean on) {
         h.recordingWrites = on;
+    }
+
+    /** The counts of this server's current or last {@code magent verify}. */
+    public VerifyProgress verifyProgress() {
+        return h.verify;
     }
 
     /** This server's catch-up progress (resync and hinted keys). */

@@ -12,6 +12,7 @@ import dev.magent.core.ServerAddress;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.recovery.Rejoin;
+import dev.magent.core.recovery.Verifier;
 import dev.magent.core.route.Router;
 
 import dev.magent.protocol.ErrorReply;
@@ -37,6 +38,7 @@ public final class ProxyRuntime {
     private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private volatile Rejoin rejoin;
+    private volatile Verifier verifier;
     private volatile java.util.function.Supplier<String> reloadAction;
 
     public ProxyRuntime(ProxyConfig config, Cluster cluster, ProxyStats stats, String version) {
@@ -66,6 +68,10 @@ public final class ProxyRuntime {
 
     public void setRejoin(Rejoin rejoin) {
         this.rejoin = rejoin;
+    }
+
+    public void setVerifier(Verifier verifier) {
+        this.verifier = verifier;
     }
 
     Rejoin rejoin() {
@@ -139,19 +145,26 @@ public final class ProxyRuntime {
 
     /**
      * {@code magent <command>} over the memcached port: {@code resync <host:port>} starts a full resync of a
-     * server; {@code reload} re-reads the configuration file when the daemon has one.
+     * server; {@code verify <host:port>} starts an anti-entropy run on it (refused unless it is up);
+     * {@code reload} re-reads the configuration file when the daemon has one.
      */
     Reply admin(List<String> args) {
-        if (args.size() == 2 && args.get(0).equals("resync")) {
-            ServerAddress address;
+        if (args.size() == 2 && (args.get(0).equals("resync") || args.get(0).equals("verify"))) {
             BackendServer server;
             try {
-                address = ServerAddress.parse(args.get(1));
-                server = cluster.find(address);
+                server = cluster.find(ServerAddress.parse(args.get(1)));
             } catch (IllegalArgumentException e) {
                 return ErrorReply.client(e.getMessage());
             }
-            rejoin.resyncNow(server);
+            if (args.get(0).equals("resync")) {
+                rejoin.resyncNow(server);
+                return StatusReply.OK;
+            }
+            if (server.state() != BackendServer.State.UP) {
+                return ErrorReply.server(server.address() + " is " + server.state().name().toLowerCase()
+                        + ", not up: nothing to verify");
+            }
+            verifier.verify(server);
             return StatusReply.OK;
         }
         if (args.size() == 1 && args.get(0).equals("reload")) {
@@ -162,7 +175,7 @@ public final class ProxyRuntime {
             String problem = action.get();
             return problem == null ? StatusReply.OK : ErrorReply.server("reload refused: " + problem);
         }
-        return ErrorReply.client("unknown magent command; try: magent resync <host:port> | magent reload");
+        return ErrorReply.client("unknown magent command; try: magent resync <host:port> | magent verify <host:port> | magent reload");
     }
 
     /** What {@code magent reload} does: returns null on success or the reason it refused. */
@@ -216,6 +229,11 @@ public final class ProxyRuntime {
         if (rejoin != null) {
             for (Map.Entry<BackendServer, ResyncProgress> e : rejoin.allProgress()) {
                 s.add(new Stat("resync_" + (e.getKey().id() + 1), e.getKey().address() + " " + e.getValue()));
+            }
+        }
+        for (BackendServer b : cluster.all()) {
+            if (b.verifyProgress().runs() > 0) {
+                s.add(new Stat("verify_" + (b.id() + 1), b.address() + " " + b.verifyProgress()));
             }
         }
         return new StatsReply(s);

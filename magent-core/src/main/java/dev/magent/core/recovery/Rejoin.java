@@ -1,33 +1,20 @@
 package dev.magent.core.recovery;
 
 import dev.magent.core.ProxyConfig;
-import dev.magent.core.ServerAddress;
 import dev.magent.core.Transport;
 import dev.magent.core.backend.BackendPool;
 import dev.magent.core.backend.BackendServer;
-import dev.magent.core.backend.BackendTls;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Backends;
 
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.FlushAllCommand;
-import dev.magent.protocol.MetadumpDecoder;
-import dev.magent.protocol.MetadumpEntry;
-import dev.magent.protocol.ProtocolError;
 import dev.magent.protocol.StatusReply;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.handler.ssl.SslContext;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -54,11 +41,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Rejoin implements HealthProber.Recovery {
     private static final Logger log = LoggerFactory.getLogger(Rejoin.class);
-    private static final int QUEUE_LOW_WATER = 2048;
     private static final int MAX_HINT_PASSES = 5;
     private static final int MAX_RESYNC_ATTEMPTS = 3;
     private static final long HINT_SWEEP_SECONDS = 1;
-    private static final byte[] METADUMP_ALL = "lru_crawler metadump all\r\n".getBytes(StandardCharsets.US_ASCII);
 
     // swapped by a reload on this loop
     private Cluster cluster;
@@ -349,106 +334,24 @@ public final class Rejoin implements HealthProber.Recovery {
         return sources;
     }
 
-    /** Streams one source's metadump, paced: reading stops while enough keys wait to be copied. */
+    /** Copies the keys one source's metadump lists that belong on the target. */
     private CompletableFuture<Void> resyncFrom(BackendServer source, BackendServer target) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
         ResyncProgress p = progress(target);
-        ServerAddress a = source.address();
-        ArrayDeque<byte[]> queue = new ArrayDeque<>();
-        boolean[] ended = {false};
-        Channel[] channel = {null};
-        Iterator<byte[]> keys = new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return !queue.isEmpty();
-            }
-
-            @Override
-            public byte[] next() {
-                byte[] k = queue.poll();
-                if (!ended[0] && queue.size() < QUEUE_LOW_WATER && channel[0] != null) {
-                    channel[0].read();
-                }
-                return k;
-            }
-        };
         // a copy that failed (a timeout on a busy server) gets one more try once the dump is through
         List<byte[]> retry = new ArrayList<>();
-        Pacer pacer = new Pacer(loop, keysPerSecond, keys, key -> copier.copy(source, target, key, false)
-                .thenApply(ok -> {
+        return MetadumpScan.run(bootstrap, loop, tls, source, keysPerSecond, key -> {
+            p.countScanned();
+            if (!belongsOn(target, key)) {
+                return false;
+            }
+            p.countMatched();
+            return true;
+        }, key -> copier.copy(source, target, key, false).thenApply(ok -> {
             if (!ok) {
                 retry.add(key);
             }
             return null;
-        }), done);
-        bootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                BackendTls.addTo(ch, tls, source.address());
-                ch.pipeline().addLast(new MetadumpDecoder());
-                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        channel[0] = ctx.channel();
-                        ctx.writeAndFlush(Unpooled.wrappedBuffer(METADUMP_ALL));
-                        ctx.read();
-                    }
-
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        if (msg instanceof MetadumpEntry e) {
-                            p.countScanned();
-                            if (belongsOn(target, e.key())) {
-                                p.countMatched();
-                                queue.add(e.key());
-                            }
-                        } else if (msg == MetadumpDecoder.END) {
-                            ended[0] = true;
-                            pacer.sourceEnded();
-                            ctx.close();
-                        } else if (msg instanceof ProtocolError err) {
-                            ended[0] = true;
-                            pacer.fail(new IllegalStateException(source + " answered the metadump with: "
-                                    + err.reply().message()));
-                            ctx.close();
-                        } else {
-                            ReferenceCountUtil.release(msg);
-                        }
-                    }
-
-                    @Override
-                    public void channelReadComplete(ChannelHandlerContext ctx) {
-                        pacer.kick();
-                        if (!ended[0] && queue.size() < QUEUE_LOW_WATER) {
-                            ctx.read();
-                        }
-                    }
-
-                    @Override
-                    public void channelInactive(ChannelHandlerContext ctx) {
-                        if (!ended[0]) {
-                            ended[0] = true;
-                            pacer.fail(new IllegalStateException(source + " closed the metadump connection"));
-                        }
-                    }
-
-                    @Override
-                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                        ctx.close();
-                    }
-                });
-            }
-        }).connect(new InetSocketAddress(a.host(), a.port())).addListener(f -> {
-            if (!f.isSuccess()) {
-                pacer.fail(new IllegalStateException("cannot reach " + source + " for the metadump: "
-                        + f.cause().getMessage()));
-            }
-        });
-        return done.whenComplete((v, f) -> {
-            if (channel[0] != null) {
-                channel[0].close();
-            }
-        }).thenCompose(v -> retry.isEmpty() ? CompletableFuture.completedFuture(null)
+        })).thenCompose(v -> retry.isEmpty() ? CompletableFuture.completedFuture(null)
                 : pace(retry.iterator(), key -> copier.copy(source, target, key, true)));
     }
 
