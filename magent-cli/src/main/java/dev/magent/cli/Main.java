@@ -90,6 +90,11 @@ public final class Main {
             Usage: magent resync host:port [--proxy host:port]
               asks a running magent (default 127.0.0.1:11211) to copy a server's keys back from the other
               copies now (the same as 'magent resync host:port' sent over the memcached port)
+
+            Usage: magent verify host:port [--proxy host:port] [--no-wait]
+              asks a running magent to compare a server's keys with their other copies and repair what
+              differs, the main's copy winning (the same as 'magent verify host:port' over the memcached
+              port); waits for the run to end and prints its counts, unless --no-wait
             """;
 
     private Main() {
@@ -143,6 +148,9 @@ public final class Main {
     static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length > 0 && args[0].equals("resync")) {
             return ResyncCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
+        if (args.length > 0 && args[0].equals("verify")) {
+            return VerifyCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         }
         CliOptions options;
         ProxyConfig config;

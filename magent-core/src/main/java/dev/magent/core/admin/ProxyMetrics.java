@@ -9,6 +9,7 @@ import dev.magent.core.LatencyHistogram;
 import dev.magent.core.MagentProxy;
 import dev.magent.core.ProxyStats;
 import dev.magent.core.recovery.ResyncProgress;
+import dev.magent.core.recovery.VerifyProgress;
 import dev.magent.protocol.Verb;
 import java.util.List;
 import java.util.function.ToLongFunction;
@@ -137,6 +138,34 @@ final class ProxyMetrics {
                 t.sample("magent_server_resync_phase", phase == current ? 1 : 0,
                         labels(s, "phase", phase.name().toLowerCase()));
             }
+        }
+        t.family("magent_server_verify_keys", GAUGE, "Keys of the current or last verify of the server, by outcome;"
+                + " differences are counted per copy.");
+        for (BackendServer s : servers) {
+            VerifyProgress p = s.verifyProgress();
+            t.sample("magent_server_verify_keys", p.listed(), labels(s, "outcome", "listed"));
+            t.sample("magent_server_verify_keys", p.checked(), labels(s, "outcome", "checked"));
+            t.sample("magent_server_verify_keys", p.missing(), labels(s, "outcome", "missing"));
+            t.sample("magent_server_verify_keys", p.extra(), labels(s, "outcome", "extra"));
+            t.sample("magent_server_verify_keys", p.valueDiffers(), labels(s, "outcome", "value_differs"));
+            t.sample("magent_server_verify_keys", p.flagsDiffer(), labels(s, "outcome", "flags_differ"));
+            t.sample("magent_server_verify_keys", p.repaired(), labels(s, "outcome", "repaired"));
+            t.sample("magent_server_verify_keys", p.raced(), labels(s, "outcome", "raced"));
+            t.sample("magent_server_verify_keys", p.skipped(), labels(s, "outcome", "skipped"));
+            t.sample("magent_server_verify_keys", p.failed(), labels(s, "outcome", "failed"));
+            t.sample("magent_server_verify_keys", p.rechecked(), labels(s, "outcome", "rechecked"));
+        }
+        perServer(t, servers, "magent_server_verify_runs_total", COUNTER, "Verify runs started for the server.",
+                s -> s.verifyProgress().runs());
+        perServer(t, servers, "magent_server_verify_running", GAUGE, "1 while a verify of the server runs.",
+                s -> s.verifyProgress().phase() == VerifyProgress.Phase.RUNNING ? 1 : 0);
+        perServer(t, servers, "magent_server_verify_last_finished_seconds", GAUGE,
+                "Unix time the last verify of the server ended, 0 for never.",
+                s -> s.verifyProgress().finishedMillis() / 1000);
+        t.family("magent_server_verify_duration_seconds", GAUGE,
+                "How long the current (so far) or last verify of the server took.");
+        for (BackendServer s : servers) {
+            t.sample("magent_server_verify_duration_seconds", s.verifyProgress().durationMillis() / 1e3, labels(s));
         }
         return t.toString();
     }

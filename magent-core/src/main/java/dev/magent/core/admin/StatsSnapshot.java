@@ -10,6 +10,7 @@ import dev.magent.core.MagentProxy;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ProxyStats;
 import dev.magent.core.recovery.ResyncProgress;
+import dev.magent.core.recovery.VerifyProgress;
 import dev.magent.protocol.Verb;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -72,10 +73,11 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
      * @param hintedKeys      keys whose copy here is known stale, waiting to be rewritten
      * @param hintsOverflowed whether it missed more writes than the hint log holds (full resync on return)
      * @param resync          its catch-up after an outage
+     * @param verify          its current or last {@code magent verify} run
      */
     record Server(String address, String role, int pool, int index, int weight, String state, String since,
                   int openConnections, long requests, long failures, Latency latencyMicros, int hintedKeys,
-                  boolean hintsOverflowed, Resync resync) {
+                  boolean hintsOverflowed, Resync resync, Verify verify) {
     }
 
     /**
@@ -102,6 +104,20 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
         }
     }
 
+    /**
+     * A server's anti-entropy run (docs/semantics.md, "Anti-entropy"): the counts are those of the current
+     * or last run, differences counted per copy; {@code runs} counts over the proxy's lifetime.
+     */
+    record Verify(String phase, int runs, long listed, long checked, long missing, long extra, long valueDiffers,
+                  long flagsDiffer, long repaired, long raced, long skipped, long failed, long rechecked,
+                  String started, String finished, long durationMillis) {
+        static Verify of(VerifyProgress p) {
+            return new Verify(p.phase().name().toLowerCase(), p.runs(), p.listed(), p.checked(), p.missing(),
+                    p.extra(), p.valueDiffers(), p.flagsDiffer(), p.repaired(), p.raced(), p.skipped(), p.failed(),
+                    p.rechecked(), time(p.startedMillis()), time(p.finishedMillis()), p.durationMillis());
+        }
+    }
+
     /** Reads the proxy's counters now. */
     static StatsSnapshot of(MagentProxy proxy) {
         ProxyStats stats = proxy.stats();
@@ -118,7 +134,7 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
             servers.add(new Server(s.address().toString(), s.role().label(), s.pool(), s.indexInRole(), s.weight(),
                     s.state().name().toLowerCase(), time(s.stateSinceMillis()), s.openConnections(), s.requests(),
                     s.failures(), Latency.of(s.latency()), s.hintedKeys(), s.hintsOverflowed(),
-                    Resync.of(s.resyncProgress())));
+                    Resync.of(s.resyncProgress()), Verify.of(s.verifyProgress())));
         }
         return new StatsSnapshot(MagentProxy.version(), ProcessHandle.current().pid(), time(stats.startedMillis()),
                 (System.currentTimeMillis() - stats.startedMillis()) / 1000,

@@ -8,6 +8,7 @@ import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.Keys;
+import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.MetaReply;
 import dev.magent.protocol.NumberReply;
@@ -32,7 +33,7 @@ import java.util.Map;
 /**
  * A fake memcached server behind the send contract, for route unit tests: by default a small in-memory
  * memcached (get/gets/gat/gats, the storage verbs, cas, incr/decr, delete, touch, flush_all, mg with
- * v f t c), answering at once; a test can script the next replies, make requests fail (timeout,
+ * v f t c, md with C), answering at once; a test can script the next replies, make requests fail (timeout,
  * connection, ...) or hold them until it releases them, and reads what was sent in {@link #sent()}.
  * Not a real server: it exists for the faults and orderings a real one cannot be made to produce on cue.
  */
@@ -210,6 +211,18 @@ public final class FakeBackend implements Backend {
                 flags.add("c" + i.cas());
             }
             return new MetaReply("VA", flags, buf(i.value()));
+        } else if (c instanceof MetaCommand m && m.verb() == Verb.MD) {
+            // md <key> [b] [C<cas>]: what the verify's conditional delete needs
+            String key = Keys.toString(m.routingKey());
+            Item i = items.get(key);
+            if (i == null) {
+                return new MetaReply("NF", List.of(), null);
+            }
+            if (m.has('C') && Long.parseUnsignedLong(m.token('C')) != i.cas()) {
+                return new MetaReply("EX", List.of(), null);
+            }
+            items.remove(key);
+            return new MetaReply("HD", List.of(), null);
         }
         return ErrorReply.UNKNOWN_COMMAND;
     }
@@ -281,6 +294,8 @@ public final class FakeBackend implements Backend {
             return "flush_all" + (f.noreply() ? " noreply" : "");
         } else if (c instanceof MetaGetCommand m) {
             return "mg " + Keys.toString(m.key()) + " " + String.join(" ", m.flags());
+        } else if (c instanceof MetaCommand m) {
+            return m.verb().wireName() + " " + Keys.toString(m.key()) + " " + String.join(" ", m.flags());
         }
         return c.verb().wireName();
     }
