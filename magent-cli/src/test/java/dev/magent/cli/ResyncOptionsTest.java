@@ -11,7 +11,10 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The resync and hinted-handoff flags, and the {@code magent resync} subcommand's argument handling. */
+/**
+ * The resync and hinted-handoff flags, and the {@code magent resync} and {@code magent verify} subcommands'
+ * argument handling.
+ */
 class ResyncOptionsTest {
     @Test
     void defaultsAndFlags() throws Exception {
@@ -48,5 +51,38 @@ class ResyncOptionsTest {
                 "127.0.0.1:" + closedPort}, o, e));
         assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("magent: cannot reach the proxy at 127.0.0.1:"),
                 err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void verifySubcommand() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        PrintStream o = new PrintStream(new ByteArrayOutputStream());
+        assertEquals(Main.EXIT_USAGE, Main.run(new String[] {"verify"}, o, e));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("usage: magent verify host:port"),
+                err.toString(StandardCharsets.UTF_8));
+        assertEquals(Main.EXIT_USAGE, Main.run(new String[] {"verify", "nonsense", "--no-wait"}, o, e));
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        err.reset();
+        assertEquals(Main.EXIT_FAILED, Main.run(new String[] {"verify", "127.0.0.1:1", "--proxy",
+                "127.0.0.1:" + closedPort}, o, e));
+        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("magent: cannot reach the proxy at 127.0.0.1:"),
+                err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void verifyWaitsForARunThatIsNotTheOneBefore() {
+        String done1 = "127.0.0.1:1 phase=done runs=1 listed=3";
+        String running2 = "127.0.0.1:1 phase=running runs=2 listed=1";
+        String done2 = "127.0.0.1:1 phase=done runs=2 listed=3";
+        assertFalse(VerifyCommand.ended(null, null), "no run yet");
+        assertTrue(VerifyCommand.ended(null, done1), "the first run ended");
+        assertFalse(VerifyCommand.ended(done1, done1), "still the last run's line");
+        assertFalse(VerifyCommand.ended(done1, running2));
+        assertTrue(VerifyCommand.ended(done1, done2));
+        assertTrue(VerifyCommand.ended(running2, done2), "joined the run going on");
     }
 }
