@@ -209,6 +209,31 @@ class MainIT {
         assertTrue(log.contains("-u/-g ignored"), log);
     }
 
+    /** {@code magent verify} from the command line against the packaged daemon: it waits and prints the counts. */
+    @Test
+    void verifySubcommandRepairsAPlantedDifference() throws Exception {
+        int aPort = memcached().port();
+        int cPort = memcached().port();
+        int proxyPort = MemcachedProcess.freePort();
+        Daemon magent = launch("-l", "127.0.0.1", "-p", Integer.toString(proxyPort), "-s", "127.0.0.1:" + aPort,
+                "-b", "127.0.0.1:" + cPort);
+        Listening.await(magent.process(), proxyPort);
+        try (TextClient proxy = new TextClient(proxyPort); TextClient onC = new TextClient(cPort)) {
+            assertEquals("STORED\r\n", proxy.call("set k1 0 0 4\r\nmain\r\n"));
+            assertEquals("STORED\r\n", proxy.call("set k2 0 0 4\r\nsame\r\n"));
+            assertEquals("STORED\r\n", onC.call("set k1 0 0 5\r\nstale\r\n"));
+        }
+        Run verify = runToEnd("verify", "127.0.0.1:" + aPort, "--proxy", "127.0.0.1:" + proxyPort);
+        assertEquals(0, verify.exitCode(), verify.stderr());
+        assertTrue(verify.stdout().contains(" checked=2 ") && verify.stdout().contains(" value_differs=1 ")
+                && verify.stdout().contains(" repaired=1 "), verify.stdout());
+        try (TextClient onC = new TextClient(cPort)) {
+            assertEquals(hit("k1", "main"), onC.call("get k1\r\n"), "the main's value won on the backup");
+        }
+        assertEquals(SIGTERM_EXIT, magent.terminate());
+        assertNoStackTrace(magent.err());
+    }
+
     private static String hit(String key, String value) {
         return "VALUE " + key + " 0 " + value.length() + "\r\n" + value + "\r\nEND\r\n";
     }
