@@ -17,6 +17,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -201,6 +202,27 @@ class VerifyIT {
             for (String k : onB) {
                 assertSameItem(onB1, onBackup, k);
             }
+        }
+    }
+
+    /** A key only a meta client can write (a space in it) is listed, compared and repaired in base64. */
+    @Test
+    void aBinaryKeyIsComparedAndRepaired() throws Exception {
+        MagentProxy proxy = cluster.proxy(c -> c.mains(List.of(a.address())));
+        String b64 = java.util.Base64.getEncoder().encodeToString("two words".getBytes(StandardCharsets.US_ASCII));
+        try (TextClient onMain = direct(a); TextClient onBackup = direct(backup)) {
+            assertEquals("HD\r\n", onMain.call("ms " + b64 + " 4 b F5\r\nmain\r\n"));
+            assertEquals("HD\r\n", onBackup.call("ms " + b64 + " 5 b F5\r\nstale\r\n"));
+        }
+        proxy.verify(a.address()).get(30, TimeUnit.SECONDS);
+        VerifyProgress p = proxy.verifyProgress(a.address());
+        assertEquals(1, p.checked(), p.toString());
+        assertEquals(1, p.valueDiffers(), p.toString());
+        assertEquals(1, p.repaired(), p.toString());
+        try (TextClient onBackup = direct(backup)) {
+            onBackup.send("mg " + b64 + " b v f\r\n");
+            assertEquals("VA 4 f5\r\n", onBackup.readLine());
+            assertEquals("main\r\n", onBackup.readLine());
         }
     }
 
