@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +54,9 @@ public final class Verifier {
     private static final List<String> PRESENCE = List.of();
     /** Retries of a metadump that lists nothing from a server whose curr_items says it holds items. */
     private static final int EMPTY_DUMP_RETRIES = 3;
+    /** Dumps asked again after memcached answered BUSY (its crawler was taken), and the pause between. */
+    private static final int BUSY_RETRIES = 10;
+    private static final long BUSY_RETRY_MILLIS = 200;
     /** Repaired keys remembered for the recheck; past this a run rechecks the first ones only. */
     private static final int MAX_RECHECKS = 100_000;
 
@@ -213,11 +217,11 @@ public final class Verifier {
      */
     private CompletableFuture<Void> scanOwn(Run run, int retries) {
         run.listedHere = 0;
-        return MetadumpScan.run(bootstrap, loop, tls, run.target, keysPerSecond, key -> {
+        return dump(run.target, key -> {
             run.progress.countListed();
             run.listedHere++;
             return true;
-        }, key -> compare(run, key)).thenCompose(v -> {
+        }, key -> compare(run, key), 0).thenCompose(v -> {
             if (run.listedHere > 0 || retries >= EMPTY_DUMP_RETRIES) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -238,15 +242,34 @@ public final class Verifier {
             if (source.pool() == run.target.pool() || !source.servesReads()) {
                 continue;
             }
-            all = all.thenCompose(v -> MetadumpScan.run(bootstrap, loop, tls, source, keysPerSecond, key -> {
+            all = all.thenCompose(v -> dump(source, key -> {
                 if (!belongsOn(run.target, key)) {
                     return false;
                 }
                 run.progress.countListed();
                 return true;
-            }, key -> compareIfMissing(run, key)));
+            }, key -> compareIfMissing(run, key), 0));
         }
         return all;
+    }
+
+    /**
+     * One server's metadump with paced work on its keys. memcached runs one crawler at a time and answers
+     * {@code BUSY} while another dump or crawl runs (a resync listing the same server): that answer comes
+     * before any key, so the dump is asked again, a few times, {@link #BUSY_RETRY_MILLIS} apart.
+     */
+    private CompletableFuture<Void> dump(BackendServer source, Predicate<byte[]> keep,
+                                         Function<byte[], CompletableFuture<?>> work, int attempt) {
+        return MetadumpScan.run(bootstrap, loop, tls, source, keysPerSecond, keep, work).exceptionallyCompose(f -> {
+            String why = String.valueOf(f.getMessage());
+            if (!why.contains("BUSY") || attempt >= BUSY_RETRIES) {
+                return CompletableFuture.failedFuture(f);
+            }
+            log.info("{}: {}; asking again", source, why);
+            CompletableFuture<Void> waited = new CompletableFuture<>();
+            loop.schedule(() -> waited.complete(null), BUSY_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            return waited.thenCompose(v -> dump(source, keep, work, attempt + 1));
+        });
     }
 
     /** Compares again the repaired keys whose authority changed since verify read it. */
@@ -277,7 +300,9 @@ public final class Verifier {
         return send(run.target, new MetaGetCommand(key, PRESENCE)).handle((r, f) -> {
             boolean missing = f == null && r instanceof MetaReply m && m.code().equals("EN");
             ReferenceCountUtil.release(r);
-            return missing; // present: compared in the first pass; no answer: the next run sees it
+            // present: compared in the first pass (unless the server's dump left it out: the next run's turn);
+            // no answer: the next run's turn too
+            return missing;
         }).thenCompose(missing -> missing ? compare(run, key) : CompletableFuture.completedFuture(null));
     }
 
