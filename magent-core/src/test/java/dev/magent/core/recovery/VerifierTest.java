@@ -132,6 +132,22 @@ class VerifierTest {
     }
 
     @Test
+    void aRepairedKeyWhoseMainChangedSinceTheReadIsComparedAgain() throws Exception {
+        RouteFixture fx = RouteFixture.onLoop(loop, 1, 1);
+        // the main as verify reads it (cas 1), unchanged at the check before the repair; then a client's
+        // write whose backup leg is lost gives it another item, which the recheck finds and copies
+        fx.main("k").put("k", "newer");
+        fx.main("k").replyNext(va("new", 0, 1)).replyNext(new MetaReply("HD", List.of("c1"), null));
+        fx.backup("k").put("k", "old");
+        VerifyProgress p = verify(fx, fx.server(0, "k"), "k");
+        assertEquals(1, p.rechecked());
+        assertEquals(2, p.checked());
+        assertEquals(2, p.valueDiffers());
+        assertEquals(2, p.repaired());
+        assertEquals("newer", fx.backup("k").value("k"));
+    }
+
+    @Test
     void hintedKeysAndCopiesOutOfServiceAreSkipped() throws Exception {
         RouteFixture fx = RouteFixture.onLoop(loop, 1, 1);
         fx.main("k").put("k", "new");
