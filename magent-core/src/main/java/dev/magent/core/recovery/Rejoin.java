@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *   <li>its hint log overflowed or it missed a flush_all: it is flushed and resynced in full;</li>
  *   <li>otherwise (it was cut off and kept its items) exactly its hinted keys are rewritten.</li>
  * </ol>
- * A resync enumerates the other pools' servers with {@code lru_crawler metadump all}, keeps the keys
+ * A resync enumerates the other pools' servers with {@code lru_crawler metadump hash}, keeps the keys
  * whose copy belongs on this server, reads each with {@code mg <key> v f t} and writes it with
  * {@code add}, so that nothing written since is overwritten and nothing deleted since comes back. Rate
  * limited; runs on one event loop.

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * Anti-entropy, {@code magent verify host:port} (docs/semantics.md, "Anti-entropy"): compares a server's
  * keys with their other copies and repairs what differs, while the server stays in service.
  * <ol>
- *   <li>The server's own keys ({@code lru_crawler metadump all}): each is read with {@code mg <key> v f t c}
+ *   <li>The server's own keys ({@code lru_crawler metadump hash}): each is read with {@code mg <key> v f t c}
  *       on the key's authority (its first copy in service, the main unless it is out) and the copies
  *       compared with it (every other copy when the server is the authority, else the server alone).</li>
  *   <li>The other pools' keys that belong on the server and that it lacks ({@code mg <key>} answers
@@ -212,8 +212,9 @@ public final class Verifier {
     // ---- the passes -----------------------------------------------------------------------------------
 
     /**
-     * The server's own keys. memcached 1.6.18's metadump now and then answers a bare END although items
-     * exist (see MetaProtocolIT): an empty dump from a server whose {@code curr_items} is not 0 is retried.
+     * The server's own keys. memcached 1.6.18's {@code metadump all} (the walk of a memcached before 1.6.9)
+     * now and then answers a bare END although items exist: an empty dump from a server whose
+     * {@code curr_items} is not 0 is retried.
      */
     private CompletableFuture<Void> scanOwn(Run run, int retries) {
         run.listedHere = 0;
