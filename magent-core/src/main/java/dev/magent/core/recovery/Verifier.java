@@ -364,6 +364,11 @@ public final class Verifier {
         return read(authority, key, CAS_ONLY).thenCompose(now -> {
             boolean unchanged = now.sameItemAs(a);
             now.release();
+            if (now.failed()) {
+                ReferenceCountUtil.release(fix);
+                p.countFailed(); // no answer is no proof of a client's write: the next run's turn
+                return CompletableFuture.completedFuture(null);
+            }
             if (!unchanged) {
                 ReferenceCountUtil.release(fix);
                 p.countRaced();

@@ -148,6 +148,22 @@ class VerifierTest {
     }
 
     @Test
+    void aMainThatDoesNotAnswerTheCheckBeforeTheRepairIsAFailureNotARace() throws Exception {
+        RouteFixture fx = RouteFixture.onLoop(loop, 1, 1);
+        fx.main("k").put("k", "new");
+        fx.backup("k").put("k", "old");
+        // the first read answers, the cas check before the repair times out
+        fx.main("k").replyNext(va("new", 0, fx.main("k").item("k").cas()))
+                .replyNext(new dev.magent.protocol.ErrorReply(dev.magent.protocol.ErrorReply.Kind.SERVER_ERROR,
+                        "busy"));
+        VerifyProgress p = verify(fx, fx.server(0, "k"), "k");
+        assertEquals(1, p.valueDiffers());
+        assertEquals(1, p.failed());
+        assertEquals(0, p.raced());
+        assertEquals("old", fx.backup("k").value("k"), "nothing written without the check");
+    }
+
+    @Test
     void hintedKeysAndCopiesOutOfServiceAreSkipped() throws Exception {
         RouteFixture fx = RouteFixture.onLoop(loop, 1, 1);
         fx.main("k").put("k", "new");
