@@ -4,7 +4,10 @@ import static dev.magent.cli.NetnsTopology.H51;
 import static dev.magent.cli.NetnsTopology.H52;
 import static dev.magent.cli.NetnsTopology.H68;
 
+import dev.magent.hashing.ModuloRing;
+import dev.magent.hashing.Server;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +38,7 @@ final class PartitionSoak {
         void run(NetnsTopology t) throws IOException;
     }
 
-    private static final List<Fault> FAULTS = List.of(
+    private static final List<Fault> ALL_FAULTS = List.of(
             new Fault("cut 51-52", "heal 51-52", t -> t.cut(H51, H52), t -> t.heal(H51, H52)),
             new Fault("kill mc52", "restart mc52 (empty)", t -> t.kill("mc52"), t -> t.start("mc52")),
             new Fault("SIGSTOP mc51", "SIGCONT mc51", t -> t.pause("mc51"), t -> t.resume("mc51")),
@@ -44,6 +47,12 @@ final class PartitionSoak {
             new Fault("SIGSTOP mc68", "SIGCONT mc68", t -> t.pause("mc68"), t -> t.resume("mc68")),
             new Fault("kill mc68", "restart mc68 (empty)", t -> t.kill("mc68"), t -> t.start("mc68")),
             new Fault("cut 51-68", "heal 51-68", t -> t.cut(H51, H68), t -> t.heal(H51, H68)));
+
+    /** The faults named in {@code -Dsoak.faults} (comma-separated, e.g. "cut 51-52,kill mc52"), or all. */
+    private static final List<Fault> FAULTS = ALL_FAULTS.stream()
+            .filter(f -> System.getProperty("soak.faults", "").isBlank()
+                    || List.of(System.getProperty("soak.faults").split(",")).contains(f.name()))
+            .toList();
 
     /** The soak's settings: how long, how hard. */
     record Settings(Duration total, Duration fault, Duration recovery, int writers, int readers, int opsPerSecondPerThread) {
@@ -118,6 +127,7 @@ final class PartitionSoak {
                 try {
                     await(settings.fault());
                 } finally {
+                    phase.proxiesAtEnd = proxiesView();
                     startPhase(f.undoName());
                     f.undo().run(topology);
                 }
@@ -207,6 +217,9 @@ final class PartitionSoak {
                     p.bogus.increment();
                 } else if (n <= k.acked()) {
                     p.lostIncrements.increment();
+                    p.sample("LOST INCREMENT: incr " + k.name + " (main " + mainOf(k.name) + ") through proxy "
+                            + (proxy == 0 ? H51 : H52) + " returned " + n + ", " + k.acked()
+                            + " acknowledged before through proxy " + (k.ackedVia() == 0 ? H51 : H52));
                 }
                 k.acked(n, proxy);
                 return;
@@ -238,7 +251,14 @@ final class PartitionSoak {
         Map<String, String> hits = c.getMulti(ks.stream().map(k -> k.name).toList());
         for (int i = 0; i < ks.size(); i++) {
             SoakModel.Key k = ks.get(i);
-            switch (k.check(ackedBefore[i], hits.get(k.name))) {
+            SoakModel.Verdict verdict = k.check(ackedBefore[i], hits.get(k.name));
+            if (verdict != SoakModel.Verdict.OK) {
+                p.sample(verdict + ": " + k.name + " (main " + mainOf(k.name) + ") through proxy " + (proxy == 0 ? H51 : H52)
+                        + " read " + hits.get(k.name) + ", version " + ackedBefore[i] + (k.isDelete(ackedBefore[i]) ? " (a delete)" : "")
+                        + " acknowledged before through proxy "
+                        + (k.ackedVia() == 0 ? H51 : H52) + " (last attempted " + k.attempted() + ")");
+            }
+            switch (verdict) {
                 case STALE -> {
                     p.stale.increment();
                     if (k.ackedVia() != proxy) {
@@ -251,6 +271,15 @@ final class PartitionSoak {
                 }
             }
         }
+    }
+
+    private static final ModuloRing MAINS = ModuloRing.of(List.of(
+            Server.of(NetnsTopology.address(H51), 11211), Server.of(NetnsTopology.address(H52), 11211)));
+
+    /** The host of a key's main under the proxies' modulo placement. */
+    static int mainOf(String key) {
+        byte[] k = key.getBytes(StandardCharsets.US_ASCII);
+        return MAINS.indexFor(k, 0, k.length) == 0 ? H51 : H52;
     }
 
     /** Undoes nothing (every fault was undone): waits for the proxies to settle, then reads every key through both. */
@@ -281,6 +310,23 @@ final class PartitionSoak {
         long bogusReads = phases.stream().mapToLong(p -> p.bogus.sum()).sum() + bogus;
         long lostIncr = phases.stream().mapToLong(p -> p.lostIncrements.sum()).sum();
         return new Result(List.copyOf(phases), lost, bogusReads, lostIncr, examples);
+    }
+
+    /** What each proxy thinks of each server (its stats' matrix lines, failovers, backup write errors). */
+    private String proxiesView() {
+        StringBuilder sb = new StringBuilder();
+        for (int host : new int[] {H51, H52}) {
+            try (UnixTextClient c = UnixTextClient.connect(topology.proxySocket(host), Duration.ofSeconds(2))) {
+                for (String line : c.stats()) {
+                    if (line.startsWith("matrix_") || line.startsWith("failovers ") || line.startsWith("backup_write_errors ")) {
+                        sb.append("proxy ").append(host).append(": ").append(line).append('\n');
+                    }
+                }
+            } catch (IOException e) {
+                sb.append("proxy ").append(host).append(": ").append(e.getMessage()).append('\n');
+            }
+        }
+        return sb.toString();
     }
 
     /** Waits (at most 90 s) until both proxies see every server up with no hints left. */
@@ -316,6 +362,10 @@ final class PartitionSoak {
         StringBuilder sb = new StringBuilder();
         for (SoakPhase p : r.phases()) {
             sb.append("SOAK ").append(p.report()).append('\n');
+            p.samples.forEach(sample -> sb.append("SOAK     ").append(sample).append('\n'));
+            if (p.proxiesAtEnd != null) {
+                p.proxiesAtEnd.lines().forEach(l -> sb.append("SOAK       at its end: ").append(l).append('\n'));
+            }
         }
         sb.append(String.format("SOAK result: lost acknowledged writes=%d, lost increments=%d, stale reads=%d, bogus=%d%n",
                 r.lostAckedWrites(), r.lostIncrements(), r.stale(), r.bogus()));

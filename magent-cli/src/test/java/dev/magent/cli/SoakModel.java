@@ -61,6 +61,11 @@ final class SoakModel {
             return ackedVia;
         }
 
+        /** Whether {@code version} was a delete. */
+        synchronized boolean isDelete(long version) {
+            return deletes.get((int) version);
+        }
+
         synchronized long attempted() {
             return attempted;
         }

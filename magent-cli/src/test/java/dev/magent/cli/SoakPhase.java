@@ -1,6 +1,9 @@
 package dev.magent.cli;
 
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -20,11 +23,22 @@ final class SoakPhase {
     final LongAdder bogus = new LongAdder();
     /** Acknowledged increments that a later increment's reply shows were lost. */
     final LongAdder lostIncrements = new LongAdder();
+    /** The first few bad reads, described, for the report. */
+    final Queue<String> samples = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger sampled = new AtomicInteger();
+    /** The proxies' view of the servers when a fault phase ended, for the report. */
+    volatile String proxiesAtEnd;
     final Latency writeLatency = new Latency();
     final Latency readLatency = new Latency();
 
     SoakPhase(String name) {
         this.name = name;
+    }
+
+    void sample(String badRead) {
+        if (sampled.getAndIncrement() < 5) {
+            samples.add(badRead);
+        }
     }
 
     String report() {
