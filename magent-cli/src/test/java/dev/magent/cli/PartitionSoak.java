@@ -217,6 +217,9 @@ final class PartitionSoak {
                 long n = Long.parseLong(reply);
                 if (n > expected) {
                     p.bogus.increment();
+                    p.sample("BOGUS INCREMENT: incr " + k.name + " (main " + mainOf(k.name) + ") through proxy "
+                            + (proxy == 0 ? H51 : H52) + " returned " + n + ", more than the " + expected
+                            + " increments and sets ever sent");
                 } else if (n <= k.acked()) {
                     p.lostIncrements.increment();
                     p.sample("LOST INCREMENT: incr " + k.name + " (main " + mainOf(k.name) + ") through proxy "

@@ -1,6 +1,8 @@
 package dev.magent.cli;
 
+import java.util.Map;
 import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,7 +27,7 @@ final class SoakPhase {
     final LongAdder lostIncrements = new LongAdder();
     /** The first few bad reads, described, for the report. */
     final Queue<String> samples = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger sampled = new AtomicInteger();
+    private final Map<String, AtomicInteger> sampledByKind = new ConcurrentHashMap<>();
     /** The proxies' view of the servers when a fault phase ended, for the report. */
     volatile String proxiesAtEnd;
     final Latency writeLatency = new Latency();
@@ -35,8 +37,10 @@ final class SoakPhase {
         this.name = name;
     }
 
+    /** Keeps the first 5 of each kind (the text up to its first colon), so that rare kinds are not crowded out. */
     void sample(String badRead) {
-        if (sampled.getAndIncrement() < 5) {
+        String kind = badRead.substring(0, Math.max(0, badRead.indexOf(':')));
+        if (sampledByKind.computeIfAbsent(kind, k -> new AtomicInteger()).getAndIncrement() < 5) {
             samples.add(badRead);
         }
     }
