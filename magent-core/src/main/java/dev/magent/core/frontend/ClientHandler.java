@@ -84,6 +84,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter
     private int window = INITIAL_WINDOW;
     private ChannelHandlerContext ctx;
     private Router router;
+    /** Routes each mutation on its key's owner loop: one order per key (see {@link KeyOwners}). */
+    private KeyOrder order;
     private boolean counted;
     private boolean flushQueued;
     private boolean closing;
@@ -114,6 +116,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter
             return;
         }
         router = runtime.routerFor(ctx.channel().eventLoop());
+        KeyOwners owners = runtime.keyOwners();
+        order = new KeyOrder(owners, owners.indexOf(router), this::resume);
         runtime.clientOpened(this);
         ctx.fireChannelActive();
     }
@@ -137,7 +141,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (!backlog.isEmpty() || mustWait()) {
+        if (!backlog.isEmpty() || mustWait() || order.mustWait(msg)) {
             // bytes already read are decoded whatever autoRead says: they wait here, not in the backends
             long bytes = requestBytes(msg);
             backlog.add(msg);
@@ -199,7 +203,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter
         } else if (command instanceof AdminCommand admin) {
             sink.accept(runtime.admin(admin.arguments()), null);
         } else {
-            router.route(command, sink);
+            order.route(command, sink);
         }
     }
 
@@ -221,7 +225,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter
         dispatching = true;
         try {
             Object next;
-            while (!closing && !mustWait() && (next = backlog.poll()) != null) {
+            while (!closing && !mustWait() && (next = backlog.peek()) != null && !order.mustWait(next)) {
+                backlog.poll();
                 backlogBytes -= requestBytes(next);
                 dispatch(next);
             }

@@ -36,6 +36,9 @@ public final class ProxyRuntime {
     private final ProxyStats stats;
     private final String version;
     private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
+    private final List<Router> routerList = new ArrayList<>();
+    private final List<EventLoop> loopList = new ArrayList<>();
+    private volatile KeyOwners keyOwners;
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private volatile Rejoin rejoin;
     private volatile Verifier verifier;
@@ -51,6 +54,14 @@ public final class ProxyRuntime {
     /** Registers a loop's router; only during start-up, before any client connects. */
     public void addRouter(EventLoop loop, Router router) {
         routers.put(loop, router);
+        routerList.add(router);
+        loopList.add(loop);
+        keyOwners = new KeyOwners(routerList, loopList);
+    }
+
+    /** Which loop routes each key's mutations (see {@link KeyOwners}). */
+    KeyOwners keyOwners() {
+        return keyOwners;
     }
 
     public Router routerFor(EventLoop loop) {

@@ -48,6 +48,9 @@ final class ArithmeticRoute implements Route {
         private final BackendException[] causes;
         private int pending;
         private int answeredBy = -1;
+        /** Mutations of the key routed after this one: then no copy is corrected late (see LaterWrites). */
+        private final LaterWrites.Watch watch;
+        private final long writesBefore;
 
         Arithmetic(RouteContext ctx, ArithmeticCommand command, Completion sink) {
             this.ctx = ctx;
@@ -56,6 +59,8 @@ final class ArithmeticRoute implements Route {
             this.sink = sink;
             this.replies = new Reply[cluster.copies()];
             this.causes = new BackendException[cluster.copies()];
+            this.watch = ctx.laterWrites().watch(command.key());
+            this.writesBefore = watch.writes();
         }
 
         void start() {
@@ -98,6 +103,7 @@ final class ArithmeticRoute implements Route {
 
         private void allDone() {
             byte[] key = command.key();
+            boolean superseded = ctx.laterWrites().end(watch, writesBefore);
             boolean mainLost = false;
             if (answeredBy < 0) {
                 if (replies[0] == StatusReply.NOT_FOUND) {
@@ -140,6 +146,11 @@ final class ArithmeticRoute implements Route {
                         RouteContext.hint(server, key, causes[p]);
                     }
                     ctx.copyWriteDone(server, null, causes[p]);
+                } else if (superseded && (p == 0 && mainLost || answer instanceof NumberReply n
+                        && !(r instanceof NumberReply m && m.value() == n.value()))) {
+                    // a later write of the key reached this copy before the correction would
+                    ReferenceCountUtil.release(r);
+                    ctx.lateWriteSuperseded(server, key);
                 } else if (p == 0 && mainLost) {
                     ReferenceCountUtil.release(r);
                     // refilled with the copy's flags and TTL, as a read miss is

@@ -35,10 +35,15 @@ final class CasRoute implements Route {
     private static final class Cas extends Failover {
         /** The client's command: the value stays retained here until the copies are set. */
         private final StorageCommand command;
+        /** Mutations of the key routed after this cas: then the copies are hinted, not set (LaterWrites). */
+        private final LaterWrites.Watch watch;
+        private final long writesBefore;
 
         Cas(RouteContext ctx, StorageCommand command, Completion sink) {
             super(ctx, command.key(), sink);
             this.command = command;
+            this.watch = ctx.laterWrites().watch(command.key());
+            this.writesBefore = watch.writes();
         }
 
         @Override
@@ -64,15 +69,20 @@ final class CasRoute implements Route {
                 server.hints().record(key); // it may or may not have applied it
                 RouteContext.takeOutIfOverflowed(server);
             }
+            ctx.laterWrites().end(watch, writesBefore);
             command.release();
         }
 
         @Override
         void answered(int copy, Reply reply) {
+            boolean superseded = ctx.laterWrites().end(watch, writesBefore);
             sink.accept(reply, null);
             if (reply == StatusReply.STORED) {
                 for (int p = 0; p < cluster.copies(); p++) {
-                    if (p != copy) {
+                    if (p != copy && superseded) {
+                        // a later write reached this copy already: the cas's value would land after it
+                        ctx.lateWriteSuperseded(cluster.copy(p, key), key);
+                    } else if (p != copy) {
                         BackendServer other = cluster.copy(p, key);
                         ByteBuf data = command.value().retainedDuplicate();
                         ctx.send(other, new StorageCommand(Verb.SET, key, command.flags(), command.exptime(), 0,

@@ -34,6 +34,8 @@ final class RouteContext {
     private GatedBackend[] gated;
     private final Backends pools;
     private final ProxyStats stats;
+    /** Mutations routed while a route waits to write a copy late (see {@link LaterWrites}). */
+    private final LaterWrites laterWrites = new LaterWrites();
 
     RouteContext(Cluster cluster, Backends pools, ProxyStats stats, boolean readRepair) {
         this.pools = pools;
@@ -71,6 +73,23 @@ final class RouteContext {
     /** The server's gated backend. */
     Backend backend(BackendServer server) {
         return gated[server.id()];
+    }
+
+    LaterWrites laterWrites() {
+        return laterWrites;
+    }
+
+    /**
+     * A late write to a copy (a correction, a refill, a cas's copy) not sent because the key was written
+     * after the route began: that write went to the copy first, so this one would land after it. The copy
+     * is hinted instead, and rewritten from a copy in service by the hint sweep.
+     */
+    void lateWriteSuperseded(BackendServer server, byte[] key) {
+        server.hints().record(key);
+        takeOutIfOverflowed(server);
+        if (log.isDebugEnabled()) {
+            log.debug("{}: key {} written meanwhile, hinted instead of corrected", server, printable(key));
+        }
     }
 
     // ---- failures ------------------------------------------------------------------------------------

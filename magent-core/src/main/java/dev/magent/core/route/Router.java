@@ -61,6 +61,11 @@ public final class Router {
         ctx.reconfigure(next, nextReadRepair);
     }
 
+    /** Whether keys have more than one copy (then the copies' order of writes matters: see KeyOwners). */
+    public boolean replicated() {
+        return ctx.cluster().copies() > 1;
+    }
+
     public LoopContext loopContext() {
         return loop;
     }
@@ -80,6 +85,9 @@ public final class Router {
      * reply goes to {@code sink}, on this router's loop, possibly before this returns.
      */
     public void route(Command command, Completion sink) {
+        if (command.verb().intent() == Verb.Intent.WRITE) {
+            ctx.laterWrites().routed(command);
+        }
         if (command instanceof MetaCommand m) {
             meta.route(m, ctx.cluster(), ctx.readRepair(), sink);
             return;
