@@ -53,6 +53,7 @@
 #                       ops/s next to LoadClient's median and its misses, failed verifications and errors
 #   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
 # MAGENT_ARGS adds flags to both magent targets (e.g. MAGENT_ARGS="-i 2" to compare pool sizes).
+# BASELINE_BACKUP=1 gives the baseline target the backup too (before/after of magent+backup in one run).
 # BASELINE_JAVA_OPTS gives the baseline target JVM options of its own (the same jar twice, with and
 # without a -D setting, compares that setting in one run).
 # MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
@@ -272,7 +273,7 @@ start_magent() { # name port [backup port]
 }
 [[ ,$targets, == *,magent,* ]] && start_magent magent "$port_mg"
 [[ ,$targets, == *,magent+backup,* ]] && start_magent magent+backup "$port_mgb" "$port_m3"
-[[ ,$targets, == *,baseline,* ]] && start_magent baseline "$port_base"
+[[ ,$targets, == *,baseline,* ]] && start_magent baseline "$port_base" ${BASELINE_BACKUP:+"$port_m3"}
 [[ -n ${pid[magent]:-} ]] && await_port magent "$port_mg"
 [[ -n ${pid[baseline]:-} ]] && await_port baseline "$port_base"
 [[ -n ${pid[magent+backup]:-} ]] && await_port magent+backup "$port_mgb"
@@ -280,7 +281,7 @@ start_magent() { # name port [backup port]
 declare -A port_of=([direct]=$port_m1 [twemproxy]=$port_tw [magent]=$port_mg [magent+backup]=$port_mgb
                     [baseline]=$port_base)
 declare -A backends_of=([direct]="m1" [twemproxy]="m1 m2" [magent]="m1 m2" [magent+backup]="m1 m2 m3"
-                        [baseline]="m1 m2")
+                        [baseline]="m1 m2${BASELINE_BACKUP:+ m3}")
 
 # --- the workloads -------------------------------------------------------------------------------
 cfg() { # workload -> config file; 1 set : 10 gets, 32-byte keys
