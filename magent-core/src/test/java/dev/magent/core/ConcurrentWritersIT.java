@@ -71,6 +71,27 @@ class ConcurrentWritersIT {
     }
 
     @Test
+    void aPipelinedReadSeesTheClientsOwnWrite() throws Exception {
+        // half the keys are owned by the other loop: their sets are routed there, and the reads behind them
+        // (one key: sent there too; several keys: held until the sets are answered) must still see them
+        StringBuilder pipeline = new StringBuilder();
+        for (int i = 0; i < TRIALS; i++) {
+            pipeline.append("set own:").append(i).append(" 0 0 2\r\nv").append(i % 10).append("\r\n")
+                    .append("get own:").append(i).append("\r\n")
+                    .append("get own:").append(i).append(" own:0\r\n");
+        }
+        try (TextClient c = client(proxy)) {
+            c.send(pipeline.toString());
+            for (int i = 0; i < TRIALS; i++) {
+                assertEquals("STORED\r\n", c.readReply());
+                String value = "VALUE own:" + i + " 0 2\r\nv" + (i % 10) + "\r\n";
+                assertEquals(value + "END\r\n", c.readReply(), "get after set of own:" + i);
+                assertEquals(value + "VALUE own:0 0 2\r\nv0\r\nEND\r\n", c.readReply(), "multi-get of own:" + i);
+            }
+        }
+    }
+
+    @Test
     void getsAndCasMeetOnOneServerDuringAResync() throws Exception {
         MemcachedProcess main = cluster.mains.get(0);
         BackendServer server = ProxyFixture.server(proxy, main);
