@@ -3,6 +3,7 @@ package dev.magent.core.frontend;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.route.Router;
 
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;
@@ -95,7 +96,7 @@ final class KeyOrder {
             }
             key = r.keys().get(0);
         } else if (intent == Verb.Intent.WRITE || (intent == Verb.Intent.READ && elsewhere > 0)) {
-            key = Router.keyOf(command);
+            key = CommandKeys.keyOf(command);
         } else {
             return home;
         }

@@ -1,5 +1,6 @@
 package dev.magent.core.route;
 
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.FlushAllCommand;
 import java.nio.ByteBuffer;
@@ -47,7 +48,7 @@ final class LaterWrites {
             }
             return;
         }
-        byte[] key = Router.keyOf(command);
+        byte[] key = CommandKeys.keyOf(command);
         if (key != null) {
             Watch w = watched.get(ByteBuffer.wrap(key));
             if (w != null) {

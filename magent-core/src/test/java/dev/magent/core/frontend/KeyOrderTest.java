@@ -78,7 +78,7 @@ class KeyOrderTest {
                 wires[loop][0] = new Wire(main);
                 wires[loop][1] = new Wire(backup);
                 Wire[] mine = wires[loop];
-                routers.add(new Router(cluster, null, id -> mine[id], stats, true));
+                routers.add(new Router(cluster, null, s -> mine[s.id()], stats, true));
             }
             owners = new KeyOwners(routers, List.of(tasks.get(0)::add, tasks.get(1)::add));
         }
