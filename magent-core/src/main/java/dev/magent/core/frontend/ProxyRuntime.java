@@ -39,6 +39,7 @@ public final class ProxyRuntime {
     private final List<Router> routerList = new ArrayList<>();
     private final List<EventLoop> loopList = new ArrayList<>();
     private volatile KeyOwners keyOwners;
+    private final dev.magent.core.route.KeyLeases leases = new dev.magent.core.route.KeyLeases();
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private volatile Rejoin rejoin;
     private volatile Verifier verifier;
@@ -56,7 +57,7 @@ public final class ProxyRuntime {
         routers.put(loop, router);
         routerList.add(router);
         loopList.add(loop);
-        keyOwners = new KeyOwners(routerList, loopList);
+        keyOwners = new KeyOwners(routerList, loopList, leases);
     }
 
     /** Which loop routes each key's mutations (see {@link KeyOwners}). */

@@ -11,7 +11,9 @@ import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.GatedBackend;
 
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Command;
+import dev.magent.protocol.Verb;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Keys;
 import dev.magent.protocol.Reply;
@@ -36,6 +38,9 @@ final class RouteContext {
     private final ProxyStats stats;
     /** Mutations routed while a route waits to write a copy late (see {@link LaterWrites}). */
     private final LaterWrites laterWrites = new LaterWrites();
+    /** Shared by the loops of a proxy; null for a router of its own (tests, benchmarks). */
+    private KeyLeases leases;
+    private int loopIndex;
 
     RouteContext(Cluster cluster, Backends pools, ProxyStats stats, boolean readRepair) {
         this.pools = pools;
@@ -65,9 +70,40 @@ final class RouteContext {
         return stats;
     }
 
-    /** Sends as a client request: gated by the server's health and hints. Takes ownership. */
+    /**
+     * Sends as a client request: gated by the server's health and hints. Takes ownership. A mutation holds
+     * its key's lease for this loop until the server has answered it (see {@link KeyLeases}): a write sent
+     * from the completion of another (a correction, a cas's copies) is sent before that one lets go.
+     */
     void send(BackendServer server, Command command, Completion completion) {
+        KeyLeases l = leases;
+        if (l != null && command.verb().intent() == Verb.Intent.WRITE) {
+            byte[] key = CommandKeys.keyOf(command);
+            if (key != null) {
+                int stripe = KeyLeases.stripe(key);
+                l.enter(stripe, loopIndex);
+                completion = completion instanceof WriteLeg leg ? leg.leased(l, stripe) : new Leased(completion, l, stripe);
+            }
+        }
         gated[server.id()].send(command, completion);
+    }
+
+    /** Takes part in the leases of keys shared by every loop, as loop {@code index}. */
+    void joinLeases(KeyLeases shared, int index) {
+        this.leases = shared;
+        this.loopIndex = index;
+    }
+
+    /** A completion that lets its key's lease go once it has run (and sent whatever it sends). */
+    private record Leased(Completion inner, KeyLeases leases, int stripe) implements Completion {
+        @Override
+        public void accept(Reply reply, Throwable failure) {
+            try {
+                inner.accept(reply, failure);
+            } finally {
+                leases.release(stripe);
+            }
+        }
     }
 
     /** The server's gated backend. */

@@ -61,6 +61,11 @@ public final class Router {
         ctx.reconfigure(next, nextReadRepair);
     }
 
+    /** Takes part in the key leases shared by a proxy's loops, as loop {@code index} (see {@link KeyLeases}). */
+    public void joinLeases(KeyLeases leases, int index) {
+        ctx.joinLeases(leases, index);
+    }
+
     /** Whether keys have more than one copy (then the copies' order of writes matters: see KeyOwners). */
     public boolean replicated() {
         return ctx.cluster().copies() > 1;

@@ -31,9 +31,28 @@ abstract class WriteLeg implements Completion {
         return outcome instanceof BackendException;
     }
 
+    /** The key's lease this leg holds until answered (see KeyLeases), or null. */
+    private KeyLeases leases;
+    private int stripe;
+
+    /** This leg, holding its key's lease: no object of its own, the hot path's budget. */
+    WriteLeg leased(KeyLeases l, int s) {
+        this.leases = l;
+        this.stripe = s;
+        return this;
+    }
+
     @Override
     public void accept(Reply r, Throwable failure) {
-        write().legDone(this, r, failure);
+        KeyLeases l = leases;
+        leases = null;
+        try {
+            write().legDone(this, r, failure);
+        } finally {
+            if (l != null) {
+                l.release(stripe);
+            }
+        }
     }
 
     /** A backup pool's leg. */

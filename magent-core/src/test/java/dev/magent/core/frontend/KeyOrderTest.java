@@ -13,6 +13,7 @@ import dev.magent.core.backend.Backend;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.FakeBackend;
+import dev.magent.core.route.KeyLeases;
 import dev.magent.core.route.RouteFixture;
 import dev.magent.core.route.Router;
 
@@ -36,6 +37,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * backup first. Tasks handed to a loop wait in its queue until the test runs them.
  */
 class KeyOrderTest {
+    private static final byte[] K = "k".getBytes(StandardCharsets.US_ASCII);
+
     /** One loop's connection to one server: FIFO, as a TCP connection to memcached is. */
     static final class Wire implements Backend {
         private final FakeBackend server;
@@ -80,7 +83,7 @@ class KeyOrderTest {
                 Wire[] mine = wires[loop];
                 routers.add(new Router(cluster, null, s -> mine[s.id()], stats, true));
             }
-            owners = new KeyOwners(routers, List.of(tasks.get(0)::add, tasks.get(1)::add));
+            owners = new KeyOwners(routers, List.of(tasks.get(0)::add, tasks.get(1)::add), new KeyLeases());
         }
 
         /** Runs every task handed to a loop, including those its tasks hand on, on every loop. */
@@ -106,16 +109,6 @@ class KeyOrderTest {
             wires[other][1].deliver();
             runTasks();
         }
-
-        /** A key owned by the given loop. */
-        String keyOwnedBy(int loop) {
-            for (int i = 0; ; i++) {
-                String k = "key" + i;
-                if (owners.owner(k.getBytes(StandardCharsets.US_ASCII)) == loop) {
-                    return k;
-                }
-            }
-        }
     }
 
     /** The client's side of one request. */
@@ -139,35 +132,56 @@ class KeyOrderTest {
 
     @ParameterizedTest(name = "{0} vs {1}: main and backup agree")
     @CsvSource(delimiter = '|', value = {
-        "set %s 0 0 1\\nA | set %s 0 0 1\\nB",
-        "delete %s | set %s 0 0 1\\nB",
-        "incr %s 1 | set %s 0 0 3\\n100",
-        "set %s 0 0 1\\nB | delete %s",
-        "append %s 0 0 1\\nx | set %s 0 0 1\\nB"})
+        "set k 0 0 1\\nA | set k 0 0 1\\nB",
+        "delete k | set k 0 0 1\\nB",
+        "incr k 1 | set k 0 0 3\\n100",
+        "set k 0 0 1\\nB | delete k",
+        "append k 0 0 1\\nx | set k 0 0 1\\nB"})
     void twoClientsOnTwoLoopsLeaveTheCopiesEqual(String first, String second) {
-        for (int owner = 0; owner < 2; owner++) {
+        for (int firstLoop = 0; firstLoop < 2; firstLoop++) {
             for (int crosswise = 0; crosswise < 2; crosswise++) {
                 TwoLoops loops = new TwoLoops();
-                String k = loops.keyOwnedBy(owner);
-                loops.main.put(k, "5");
-                loops.backup.put(k, "5");
-                KeyOrder a = new KeyOrder(loops.owners, 0, () -> { });
-                KeyOrder b = new KeyOrder(loops.owners, 1, () -> { });
+                loops.main.put("k", "5");
+                loops.backup.put("k", "5");
+                KeyOrder a = new KeyOrder(loops.owners, firstLoop, () -> { });
+                KeyOrder b = new KeyOrder(loops.owners, 1 - firstLoop, () -> { });
                 Answer ra = new Answer();
                 Answer rb = new Answer();
-                a.route(RouteFixture.parse(first.formatted(k)), ra);
-                b.route(RouteFixture.parse(second.formatted(k)), rb);
+                a.route(RouteFixture.parse(first), ra); // its sends hold the key's lease for its loop
+                b.route(RouteFixture.parse(second), rb); // so this one is handed to that loop
+                assertEquals(1, b.elsewhere());
                 loops.runTasks();
                 loops.deliverCrosswise(crosswise);
                 loops.runTasks();
                 loops.deliverCrosswise(1 - crosswise); // a correction sent after the replies
                 assertNotNull(ra.text, "answered");
                 assertNotNull(rb.text, "answered");
-                assertEquals(loops.main.value(k), loops.backup.value(k),
-                        first + " / " + second + ", key owned by loop " + owner);
+                assertEquals(loops.main.value("k"), loops.backup.value("k"),
+                        first + " / " + second + ", first from loop " + firstLoop);
                 assertEquals(0, a.elsewhere() + b.elsewhere(), "every hand-off answered");
+                assertEquals(-1, loops.owners.leases().holder(KeyLeases.stripe(K)), "the lease is free again");
             }
         }
+    }
+
+    @Test
+    void aLeaseMovesOnceNothingIsInFlight() {
+        TwoLoops loops = new TwoLoops();
+        KeyOrder a = new KeyOrder(loops.owners, 0, () -> { });
+        KeyOrder b = new KeyOrder(loops.owners, 1, () -> { });
+        a.route(RouteFixture.parse("set k 0 0 1\nA"), new Answer());
+        assertEquals(0, loops.owners.leases().holder(KeyLeases.stripe(K)));
+        loops.wires[0][0].deliver();
+        assertEquals(0, loops.owners.leases().holder(KeyLeases.stripe(K)), "the backup has not answered");
+        loops.wires[0][1].deliver();
+        assertEquals(-1, loops.owners.leases().holder(KeyLeases.stripe(K)));
+        Answer rb = new Answer();
+        b.route(RouteFixture.parse("set k 0 0 1\nB"), rb);
+        assertEquals(0, b.elsewhere(), "routed on its own loop");
+        loops.wires[1][0].deliver();
+        loops.wires[1][1].deliver();
+        assertEquals("STORED", rb.text);
+        assertEquals("B", loops.backup.value("k"));
     }
 
     @Test
@@ -185,14 +199,15 @@ class KeyOrderTest {
     @Test
     void aClientReadsItsOwnWriteHandedToAnotherLoop() {
         TwoLoops loops = new TwoLoops();
-        String k = loops.keyOwnedBy(1);
-        loops.main.put(k, "old");
+        loops.main.put("k", "old");
         KeyOrder a = new KeyOrder(loops.owners, 0, () -> { });
+        KeyOrder b = new KeyOrder(loops.owners, 1, () -> { });
+        b.route(RouteFixture.parse("set k 0 0 3\nold"), new Answer()); // loop 1 holds the lease
         Answer set = new Answer();
         Answer get = new Answer();
-        a.route(RouteFixture.parse("set " + k + " 0 0 3\nnew"), set);
-        a.route(RouteFixture.parse("get " + k), get);
-        assertEquals(2, a.elsewhere(), "the read follows the write to its owner loop");
+        a.route(RouteFixture.parse("set k 0 0 3\nnew"), set);
+        a.route(RouteFixture.parse("get k"), get);
+        assertEquals(2, a.elsewhere(), "the read follows the write to the loop holding the lease");
         loops.runTasks();
         loops.wires[0][0].deliver(); // a read sent on the client's own loop would be answered first
         loops.wires[1][0].deliver();
@@ -205,11 +220,12 @@ class KeyOrderTest {
     @Test
     void readsStayHomeWhenNothingIsElsewhere() {
         TwoLoops loops = new TwoLoops();
-        String k = loops.keyOwnedBy(1);
-        loops.main.put(k, "v");
+        loops.main.put("k", "v");
+        KeyOrder b = new KeyOrder(loops.owners, 1, () -> { });
+        b.route(RouteFixture.parse("set k 0 0 1\nv"), new Answer()); // loop 1 holds the lease
         KeyOrder a = new KeyOrder(loops.owners, 0, () -> { });
         Answer get = new Answer();
-        a.route(RouteFixture.parse("get " + k), get);
+        a.route(RouteFixture.parse("get k"), get);
         assertEquals(0, a.elsewhere());
         loops.wires[0][0].deliver();
         assertEquals("v", get.text);
@@ -218,15 +234,15 @@ class KeyOrderTest {
     @Test
     void aMultiKeyReadWaitsForTheClientsWritesElsewhere() {
         TwoLoops loops = new TwoLoops();
-        String mine = loops.keyOwnedBy(0);
-        String theirs = loops.keyOwnedBy(1);
         int[] drained = {0};
         KeyOrder a = new KeyOrder(loops.owners, 0, () -> drained[0]++);
-        Command multi = RouteFixture.parse("get " + mine + " " + theirs);
+        KeyOrder b = new KeyOrder(loops.owners, 1, () -> { });
+        Command multi = RouteFixture.parse("get k other");
         assertFalse(a.mustWait(multi), "nothing elsewhere yet");
-        a.route(RouteFixture.parse("set " + theirs + " 0 0 1\nv"), new Answer());
+        b.route(RouteFixture.parse("set k 0 0 1\nv"), new Answer());
+        a.route(RouteFixture.parse("set k 0 0 1\nw"), new Answer());
         assertTrue(a.mustWait(multi));
-        assertFalse(a.mustWait(RouteFixture.parse("get " + mine + " " + mine)), "every key at home");
+        assertFalse(a.mustWait(RouteFixture.parse("get k")), "one key: it follows the write instead");
         loops.runTasks();
         loops.wires[1][0].deliver();
         loops.wires[1][1].deliver();
@@ -237,12 +253,11 @@ class KeyOrderTest {
     }
 
     @Test
-    void ownersSpreadKeysOverEveryLoop() {
-        TwoLoops loops = new TwoLoops();
-        int[] count = new int[2];
+    void stripesSpreadKeys() {
+        java.util.Set<Integer> stripes = new java.util.HashSet<>();
         for (int i = 0; i < 1000; i++) {
-            count[loops.owners.owner(("key:" + i).getBytes(StandardCharsets.US_ASCII))]++;
+            stripes.add(KeyLeases.stripe(("key:" + i).getBytes(StandardCharsets.US_ASCII)));
         }
-        assertTrue(count[0] > 400 && count[1] > 400, java.util.Arrays.toString(count));
+        assertTrue(stripes.size() > 980, stripes.size() + " stripes for 1000 keys");
     }
 }
