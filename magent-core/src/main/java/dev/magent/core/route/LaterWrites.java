@@ -10,10 +10,11 @@ import java.util.HashMap;
  * Counts, for the keys a route is watching, the client mutations this loop routed after the route began.
  * A route that writes a copy only after the replies came (incr/decr's correcting {@code set}, the refill of
  * a main that lost the counter, the {@code set} of a stored cas to the other copies) sends that write
- * after any mutation routed meanwhile, so it would overwrite the newer write on that copy alone. Every
- * mutation of a key is routed by the key's owner loop ({@code frontend.KeyOwners}), so this loop sees
- * them all: a route whose key was written meanwhile does not send its late write, and hints the copy
- * instead, which the hint sweep rewrites from a copy in service.
+ * after any mutation routed meanwhile, so it would overwrite the newer write on that copy alone. The
+ * route's sends hold the key's lease for this loop from the first send to the late one ({@link KeyLeases}),
+ * so every mutation of the key meanwhile is routed by this loop and seen here: a route whose key was
+ * written meanwhile does not send its late write, and hints the copy instead, which the hint sweep
+ * rewrites from a copy in service.
  *
  * <p>One per loop, used on that loop only. Costs nothing while no route watches a key (the common case:
  * incr, decr and cas in flight); otherwise one map lookup per mutation.
