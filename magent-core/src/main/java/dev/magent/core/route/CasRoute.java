@@ -76,7 +76,6 @@ final class CasRoute implements Route {
         @Override
         void answered(int copy, Reply reply) {
             boolean superseded = ctx.laterWrites().end(watch, writesBefore);
-            sink.accept(reply, null);
             if (reply == StatusReply.STORED) {
                 for (int p = 0; p < cluster.copies(); p++) {
                     if (p != copy && superseded) {
@@ -90,6 +89,9 @@ final class CasRoute implements Route {
                     }
                 }
             }
+            // the client last: answering may route its next request at once (its backlog), which must
+            // reach the copies after this cas's own copies
+            sink.accept(reply, null);
             command.release();
         }
     }

@@ -82,6 +82,23 @@ class LaterWritesTest {
     }
 
     @Test
+    void aWriteRoutedWhileTheCasIsAnsweredFollowsItsCopies() {
+        // a client's next request can be routed from inside the answer to its cas (its backlog resumes)
+        RouteFixture fx = RouteFixture.pools(1, 1);
+        fx.main("k").put("k", "v");
+        fx.backup("k").put("k", "v");
+        long cas = fx.main("k").item("k").cas();
+        RouteFixture.Answer next = new RouteFixture.Answer();
+        fx.router.route(RouteFixture.parse("cas k 0 0 1 " + cas + "\nw"), (reply, failure) -> {
+            io.netty.util.ReferenceCountUtil.release(reply);
+            fx.router.route(RouteFixture.parse("set k 0 0 1\nz"), next);
+        });
+        assertEquals("STORED\r\n", next.text());
+        assertEquals("z", fx.main("k").value("k"));
+        assertEquals("z", fx.backup("k").value("k"), "the cas's copy went first");
+    }
+
+    @Test
     void aFlushCountsAsALaterWriteOfEveryKey() {
         RouteFixture fx = RouteFixture.pools(1, 1);
         fx.main("k").put("k", "10");
