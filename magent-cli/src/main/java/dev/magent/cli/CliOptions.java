@@ -8,6 +8,7 @@ import dev.magent.core.backend.BackendTls;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.TlsSettings;
+import dev.magent.core.TransportChoice;
 import dev.magent.protocol.ProtocolLimits;
 import java.lang.reflect.Field;
 import java.net.InetAddress;
@@ -101,6 +102,10 @@ final class CliOptions {
 
     @Parameter(names = "--io-threads")
     int ioThreads;
+
+    /** auto, io_uring, epoll or nio: see {@link TransportChoice}. */
+    @Parameter(names = "--transport")
+    String transport = TransportChoice.AUTO.wireName();
 
     @Parameter(names = "--max-value-size")
     int maxValueSize = ProtocolLimits.DEFAULT.maxValueSize();
@@ -342,6 +347,12 @@ final class CliOptions {
         atLeast("--shutdown-grace", shutdownGraceSeconds, 0);
         atLeast("--io-threads", ioThreads, 0);
         atLeast("--max-value-size", maxValueSize, 1);
+        TransportChoice transportChoice;
+        try {
+            transportChoice = TransportChoice.parse(transport);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bad --transport value '" + transport + "': expected auto, io_uring, epoll or nio");
+        }
         if (clientBufferLimit < MIN_CLIENT_BUFFER_LIMIT) {
             throw new UsageException("bad --client-buffer-limit value " + clientBufferLimit + ": must be at least "
                     + MIN_CLIENT_BUFFER_LIMIT + " (1 MiB)");
@@ -368,6 +379,7 @@ final class CliOptions {
                     .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
                     .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
                     .ioThreads(ioThreads)
+                    .transport(transportChoice)
                     .admin(admin == null ? null : address("--admin", admin))
                     .tls(tlsSettings())
                     .backendTls(backendTlsSettings())

@@ -52,7 +52,7 @@ final class ConfigFile {
     /** The file as written; a field left out is null and keeps its flag's value or default. */
     record Document(Listen listen, Servers servers, String hashing, Timeouts timeouts, HealthCheck healthCheck,
                     Repair repair, Limits limits, String admin, Tls tls,
-                    BackendTlsFiles backendTls) {
+                    BackendTlsFiles backendTls, String transport) {
     }
 
     record Listen(String address, Integer port, String unixSocket) {
@@ -343,6 +343,14 @@ final class ConfigFile {
             if (d.hashing() != null && !d.hashing().equals("modulo") && !d.hashing().equals("ketama")) {
                 throw new UsageException(field("hashing", "expected 'modulo' or 'ketama', got '" + d.hashing() + "'"));
             }
+            if (d.transport() != null) {
+                try {
+                    dev.magent.core.TransportChoice.parse(d.transport());
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(field("transport", "expected 'auto', 'io_uring', 'epoll' or 'nio', got '"
+                            + d.transport() + "'"));
+                }
+            }
             if (d.timeouts() != null) {
                 atLeast("timeouts.request_ms", d.timeouts().requestMs(), 1);
                 atLeast("timeouts.idle_s", d.timeouts().idleS(), 0);
@@ -498,6 +506,9 @@ final class ConfigFile {
             }
             if (d.hashing() != null && !o.given.contains("ketama")) {
                 o.ketama = d.hashing().equals("ketama");
+            }
+            if (d.transport() != null && !o.given.contains("transport")) {
+                o.transport = d.transport();
             }
             if (d.timeouts() != null) {
                 Timeouts t = d.timeouts();

@@ -113,6 +113,7 @@ final class ConfigReload {
         changed(restart, "port", current.port(), next.port());
         changed(restart, "unix socket", current.unixSocket(), next.unixSocket());
         changed(restart, "io threads", current.ioThreads(), next.ioThreads());
+        changed(restart, "transport", current.transport(), next.transport());
         changed(restart, "admin", current.admin(), next.admin());
         changed(restart, "tls", current.tls(), next.tls());
         changed(restart, "backend_tls", current.backendTls(), next.backendTls());

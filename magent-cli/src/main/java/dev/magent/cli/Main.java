@@ -66,6 +66,8 @@ public final class Main {
               --idle-timeout S         close client connections idle for S seconds, default 0 (never)
               --shutdown-grace S       seconds SIGTERM waits for requests in flight, default 5
               --io-threads N           event-loop threads, default 0 (one per core)
+              --transport T            sockets: auto (default: io_uring where the kernel allows it,
+                                       else epoll, else nio), io_uring, epoll or nio
               --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
               --client-buffer-limit BYTES
                                        bytes one client may have waiting in the proxy (unread replies,

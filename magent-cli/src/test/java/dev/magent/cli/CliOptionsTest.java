@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
+import dev.magent.core.TransportChoice;
 import dev.magent.protocol.ProtocolLimits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -254,6 +255,9 @@ class CliOptionsTest {
         assertEquals(Duration.ofSeconds(300), c.idleTimeout());
         assertEquals(Duration.ofSeconds(30), c.shutdownGrace());
         assertEquals(2, c.ioThreads());
+        assertEquals(TransportChoice.AUTO, c.transport());
+        assertEquals(TransportChoice.IO_URING, config("-s", "a:1", "--transport", "io_uring").transport());
+        assertEquals(TransportChoice.EPOLL, config("-s", "a:1", "--transport=epoll").transport());
         assertEquals(ProtocolLimits.DEFAULT.withMaxValueSize(4 * 1024 * 1024), c.limits());
     }
 
@@ -294,6 +298,7 @@ class CliOptionsTest {
         "-s a:1 --idle-timeout -1        | bad --idle-timeout value -1: must be at least 0",
         "-s a:1 --shutdown-grace -1      | bad --shutdown-grace value -1: must be at least 0",
         "-s a:1 --io-threads -1          | bad --io-threads value -1: must be at least 0",
+        "-s a:1 --transport kqueue       | bad --transport value 'kqueue': expected auto, io_uring, epoll or nio",
         "-s a:1 --max-value-size 0       | bad --max-value-size value 0: must be at least 1",
         "-s a:1 --client-buffer-limit 1000 | bad --client-buffer-limit value 1000: must be at least 1048576 (1 MiB)",
     })

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
+import dev.magent.core.TransportChoice;
 import dev.magent.core.backend.BackendTls;
 import dev.magent.core.TlsSettings;
 import java.io.ByteArrayOutputStream;
@@ -85,6 +86,7 @@ class ConfigFileTest {
         assertEquals(1, c.poolSize());
         assertEquals(0, c.ioThreads());
         assertEquals(64L << 20, c.clientBufferLimit());
+        assertEquals(TransportChoice.AUTO, c.transport());
         assertEquals(new ServerAddress("127.0.0.1", 11299), c.admin());
         // paths in the file are relative to its directory
         assertEquals(new TlsSettings(dir.resolve("tls/chain.pem"), dir.resolve("tls/key.pem"),
@@ -116,6 +118,13 @@ class ConfigFileTest {
             }
         }
         return out;
+    }
+
+    @Test
+    void transportFromTheFileUnlessTheFlagIsGiven() throws Exception {
+        String json = "{\"servers\": {\"main\": [\"a:1\"]}, \"transport\": \"epoll\"}";
+        assertEquals(TransportChoice.EPOLL, config(json).transport());
+        assertEquals(TransportChoice.NIO, config(json, "--transport", "nio").transport());
     }
 
     @Test
@@ -264,7 +273,9 @@ class ConfigFileTest {
         "{\"servers\": {\"main\": [\"a:1\"]}, \"limits\": {\"pool_szie\": 4}}"
             + " | magent.json: field 'limits.pool_szie': unknown field (known here: client_buffer_limit, io_threads, max_connections, max_value_size, pool_size)",
         "{\"server\": {\"main\": [\"a:1\"]}}"
-            + " | magent.json: field 'server': unknown field (known: admin, backend_tls, hashing, health_check, limits, listen, repair, servers, timeouts, tls)",
+            + " | magent.json: field 'server': unknown field (known: admin, backend_tls, hashing, health_check, limits, listen, repair, servers, timeouts, tls, transport)",
+        "{\"servers\": {\"main\": [\"a:1\"]}, \"transport\": \"kqueue\"}"
+            + " | magent.json: field 'transport': expected 'auto', 'io_uring', 'epoll' or 'nio', got 'kqueue'",
         "{\"servers\": {\"main\": [\"a:1\"]}, \"timeouts\": {\"request_ms\": \"500\"}}"
             + " | magent.json: field 'timeouts.request_ms': expected a whole number, got '500'",
         "{\"servers\": {\"main\": [\"a:1\"]}, \"timeouts\": {\"request_ms\": 1.5}}"

@@ -27,14 +27,12 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +71,8 @@ public final class MagentProxy implements AutoCloseable {
 
     private MagentProxy(ProxyConfig config) {
         this.config = config;
-        Transport transport = Transport.best();
+        Transport.Selection selection = Transport.select(config.transport(), Transport.Availability.NATIVE);
+        Transport transport = selection.transport();
         this.transport = transport;
         this.sslContext = config.tls() == null ? null : config.tls().newServerContext();
         this.backendTls = config.backendTls() == null ? null : config.backendTls().newClientContext();
@@ -81,7 +80,7 @@ public final class MagentProxy implements AutoCloseable {
         this.group = transport.newGroup(threads, "magent-io");
         Cluster cluster = new Cluster(config);
         ProxyStats stats = new ProxyStats();
-        this.runtime = new ProxyRuntime(config, cluster, stats, version());
+        this.runtime = new ProxyRuntime(config, cluster, stats, version(), transport.wireName());
         this.prober = new HealthProber(group, transport, backendTls, config.requestTimeout(), config.probeInterval(),
                 config.probeMaxInterval());
         this.stateListener = (server, from, to) -> {
@@ -110,8 +109,8 @@ public final class MagentProxy implements AutoCloseable {
         runtime.setRejoin(rejoin);
         this.verifier = new Verifier(cluster, contexts.get(0), contexts.get(0).loop(), transport, backendTls, config);
         runtime.setVerifier(verifier);
-        log.info("magent {} using {} transport, {} event loops, {} connections per server per loop",
-                runtime.version(), transport.name().toLowerCase(), threads, perLoop);
+        log.info("magent {} using {} transport ({}), {} event loops, {} connections per server per loop",
+                runtime.version(), transport.wireName(), selection.reason(), threads, perLoop);
 
         ServerBootstrap server = new ServerBootstrap()
                 .group(group)
@@ -202,6 +201,9 @@ public final class MagentProxy implements AutoCloseable {
         if (current.ioThreads() != next.ioThreads()) {
             needRestart.add("io threads");
         }
+        if (current.transport() != next.transport()) {
+            needRestart.add("transport");
+        }
         if (!needRestart.isEmpty()) {
             throw new IllegalArgumentException("changing " + String.join(", ", needRestart) + " needs a restart");
         }
@@ -291,9 +293,7 @@ public final class MagentProxy implements AutoCloseable {
             }
             if (config.unixSocket() != null) {
                 Files.deleteIfExists(config.unixSocket());
-                SocketAddress address = transport == Transport.EPOLL
-                        ? new DomainSocketAddress(config.unixSocket().toFile())
-                        : UnixDomainSocketAddress.of(config.unixSocket());
+                SocketAddress address = transport.domainAddress(config.unixSocket());
                 Channel ch = bootstrapTemplate.clone().channel(transport.serverDomainChannel())
                         .bind(address).sync().channel();
                 listeners.add(ch);
@@ -327,6 +327,11 @@ public final class MagentProxy implements AutoCloseable {
     }
 
     /** Counters, for tests and embedding. */
+    /** The socket implementation in use, as {@link Transport#select} chose it. */
+    public Transport transport() {
+        return transport;
+    }
+
     public ProxyStats stats() {
         return runtime.stats();
     }

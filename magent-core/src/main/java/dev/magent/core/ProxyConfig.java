@@ -48,6 +48,8 @@ import java.util.Set;
  *                           still sent to a client that has nothing else waiting.
  * @param furtherBackupPools the backup pools after the first ({@code backups}), each a ring of its own
  *                           holding one more copy of every key; may be empty
+ * @param transport          the socket implementation: {@link TransportChoice#AUTO} takes io_uring where the
+ *                           kernel allows it, else epoll, else NIO (see {@link Transport#select})
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,
@@ -56,7 +58,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
                           boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls,
                           BackendTls backendTls, long clientBufferLimit,
-                          List<List<ServerAddress>> furtherBackupPools) {
+                          List<List<ServerAddress>> furtherBackupPools, TransportChoice transport) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -86,6 +88,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        Objects.requireNonNull(transport, "transport");
         if (mains.isEmpty()) {
             throw new IllegalArgumentException("at least one main server (-s host:port) is needed");
         }
@@ -227,6 +230,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.backendTls = backendTls;
         b.clientBufferLimit = clientBufferLimit;
         b.furtherBackupPools = furtherBackupPools;
+        b.transport = transport;
         return b;
     }
 
@@ -258,6 +262,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private BackendTls backendTls;
         private long clientBufferLimit = DEFAULT_CLIENT_BUFFER_LIMIT;
         private List<List<ServerAddress>> furtherBackupPools = List.of();
+        private TransportChoice transport = TransportChoice.AUTO;
 
         private Builder() {
         }
@@ -288,6 +293,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder backendTls(BackendTls v) { backendTls = v; return this; }
         public Builder clientBufferLimit(long v) { clientBufferLimit = v; return this; }
         public Builder furtherBackupPools(List<List<ServerAddress>> v) { furtherBackupPools = v; return this; }
+        public Builder transport(TransportChoice v) { transport = v; return this; }
 
         /** Every backup pool in copy order: the first becomes {@code backups}, the rest further pools. */
         public Builder backupPools(List<List<ServerAddress>> v) {
@@ -301,7 +307,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, weights, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
                     limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
-                    admin, tls, backendTls, clientBufferLimit, furtherBackupPools);
+                    admin, tls, backendTls, clientBufferLimit, furtherBackupPools, transport);
         }
     }
 }

@@ -34,7 +34,8 @@ final class ProxyMetrics {
 
         t.family("magent_info", GAUGE, "Always 1; the labels describe this proxy.")
                 .sample("magent_info", 1, "version", MagentProxy.version(),
-                        "hashing", proxy.config().ketama() ? "ketama" : "modulo");
+                        "hashing", proxy.config().ketama() ? "ketama" : "modulo",
+                        "transport", proxy.transport().wireName());
         t.family("magent_start_time_seconds", GAUGE, "When the proxy started, in seconds since the epoch.")
                 .sample("magent_start_time_seconds", stats.startedMillis() / 1000.0);
         t.family("magent_healthy", GAUGE, "1 when every key has a copy on a server in service (/health answers 200).")

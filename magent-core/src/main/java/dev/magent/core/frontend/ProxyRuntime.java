@@ -35,6 +35,7 @@ public final class ProxyRuntime {
     private volatile Cluster cluster;
     private final ProxyStats stats;
     private final String version;
+    private final String transport;
     private final Map<EventLoop, Router> routers = new IdentityHashMap<>();
     private final List<Router> routerList = new ArrayList<>();
     private final List<EventLoop> loopList = new ArrayList<>();
@@ -45,11 +46,13 @@ public final class ProxyRuntime {
     private volatile Verifier verifier;
     private volatile java.util.function.Supplier<String> reloadAction;
 
-    public ProxyRuntime(ProxyConfig config, Cluster cluster, ProxyStats stats, String version) {
+    /** @param transport the socket implementation in use ({@code io_uring}, {@code epoll}, {@code nio}), for stats */
+    public ProxyRuntime(ProxyConfig config, Cluster cluster, ProxyStats stats, String version, String transport) {
         this.config = config;
         this.cluster = cluster;
         this.stats = stats;
         this.version = version;
+        this.transport = transport;
     }
 
     /** Registers a loop's router; only during start-up, before any client connects. */
@@ -104,6 +107,11 @@ public final class ProxyRuntime {
 
     public String version() {
         return version;
+    }
+
+    /** The socket implementation in use: {@code io_uring}, {@code epoll} or {@code nio}. */
+    public String transport() {
+        return transport;
     }
 
     /**
@@ -229,6 +237,7 @@ public final class ProxyRuntime {
         s.add(new Stat("clients_over_buffer_limit", Long.toString(stats.clientsOverBufferLimit())));
         s.add(new Stat("protocol_errors", Long.toString(stats.protocolErrors())));
         s.add(new Stat("hashing", config.ketama() ? "ketama" : "modulo"));
+        s.add(new Stat("transport", transport));
         s.add(new Stat("read_repair", config.readRepair() ? "on" : "off"));
         int i = 1;
         for (BackendServer b : cluster.all()) {
