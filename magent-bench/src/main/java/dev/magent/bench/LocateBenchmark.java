@@ -32,6 +32,7 @@ public class LocateBenchmark extends HotPathBenchmark {
     int servers;
 
     private Ring ketama;
+    private Ring backupKetama;
     private Ring modulo;
     private KetamaNodeLocator spymemcached;
     private byte[][] keys;
@@ -47,6 +48,11 @@ public class LocateBenchmark extends HotPathBenchmark {
             nodes.add(node(new InetSocketAddress(ring.get(i).host(), ring.get(i).port())));
         }
         ketama = Ring.of(Algorithm.KETAMA, ring);
+        List<Server> backups = new ArrayList<>();
+        for (int i = 0; i < servers; i++) {
+            backups.add(Server.of("10.1." + (i / 250) + "." + (i % 250 + 1), 11211 + i));
+        }
+        backupKetama = Ring.of(Algorithm.KETAMA, backups);
         modulo = Ring.of(Algorithm.MODULO, ring);
         spymemcached = new KetamaNodeLocator(nodes, DefaultHashAlgorithm.KETAMA_HASH);
         keys = keys(KEYS);
@@ -70,6 +76,16 @@ public class LocateBenchmark extends HotPathBenchmark {
     @Benchmark
     public int magentKetama() {
         return ketama.indexFor(keys[next()]);
+    }
+
+    /**
+     * What a write with a backup does: the same key placed in the mains' ring and in the backup's (a read
+     * the main missed does the same). The second placement finds the key's position remembered.
+     */
+    @Benchmark
+    public int magentKetamaMainAndBackup() {
+        byte[] key = keys[next()];
+        return ketama.indexFor(key) + backupKetama.indexFor(key);
     }
 
     @Benchmark

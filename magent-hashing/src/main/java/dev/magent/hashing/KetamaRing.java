@@ -31,7 +31,8 @@ import java.util.Objects;
  * (possible only with extreme weight ratios) is never a key's first server and comes last among copies.
  *
  * <p>Lookups compute MD5 with a per-thread {@link MessageDigest} and binary-search a sorted {@code int[]}; they
- * allocate nothing.
+ * allocate nothing. Each thread remembers the positions of the last keys it placed (a few hundred, keys up to
+ * 64 bytes): placing the same key again, in this ring or another, skips the MD5.
  */
 public final class KetamaRing implements Ring {
 
@@ -252,7 +253,7 @@ public final class KetamaRing implements Ring {
      */
     public static long hash(byte[] key, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, key.length);
-        return MD5.get().hash(key, offset, length) & 0xFFFFFFFFL;
+        return MD5.get().position(key, offset, length) & 0xFFFFFFFFL;
     }
 
     @Override
@@ -290,7 +291,7 @@ public final class KetamaRing implements Ring {
     @Override
     public int indexFor(byte[] key, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, key.length);
-        return owners[slot(MD5.get().hash(key, offset, length))];
+        return owners[slot(MD5.get().position(key, offset, length))];
     }
 
     /** The position of the first point at or after a hash, wrapping to 0 past the last point. */
@@ -321,7 +322,7 @@ public final class KetamaRing implements Ring {
         if (out.length == 0) {
             return out;
         }
-        int at = slot(MD5.get().hash(key, offset, length));
+        int at = slot(MD5.get().position(key, offset, length));
         int found = 0;
         for (int step = 0; step < points.length && found < out.length; step++) {
             found = addIfAbsent(out, found, owners[(at + step) % points.length]);
@@ -348,10 +349,12 @@ public final class KetamaRing implements Ring {
         return "KetamaRing[" + naming + ", " + rules + ", " + servers + "]";
     }
 
-    /** A per-thread MD5 with a reusable output buffer. */
+    /** A per-thread MD5 with a reusable output buffer, and the positions of the keys it placed last. */
     private static final class Md5 {
         private final MessageDigest md;
         private final byte[] out = new byte[16];
+        private final PositionMemo memo = new PositionMemo();
+        private final PositionMemo.Source source = this::hash;
 
         Md5() {
             try {
@@ -359,6 +362,11 @@ public final class KetamaRing implements Ring {
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException("every JDK provides MD5", e);
             }
+        }
+
+        /** A key's position on the ring: {@link #hash}, remembered for the keys placed last. */
+        int position(byte[] key, int offset, int length) {
+            return memo.position(key, offset, length, source);
         }
 
         /** The first 4 bytes of the region's MD5, little-endian. The caller checked the bounds. */
