@@ -38,7 +38,12 @@
 #   --rounds=N          measured runs per target and workload (default 3, or as many as fit the 300 s bound)
 #   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
 #   --warmup=S          seconds of warm-up before each run (default 2; 1 with --quick or several workloads)
-#   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup,baseline
+#   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup,baseline, plus any number of
+#                       magent-TRANSPORT-Nt: magent over the same two mains with --transport TRANSPORT
+#                       (io_uring, epoll, nio) and --io-threads N, e.g. magent-epoll-1t (up to 8 of them)
+#   --compare-transports the targets direct,twemproxy,magent-io_uring-1t,magent-epoll-1t,magent-io_uring-2t,
+#                       magent-epoll-2t: io_uring against epoll, one event loop against two, next to
+#                       twemproxy and memcached in the same interleaved rounds
 #   --baseline=JAR      adds the target "baseline": magent over the same two mains from another magent.jar
 #                       (an older build), run with the same flags and JVM options, for before/after figures
 #                       of a change in the same run: git worktree add /tmp/before HEAD~1 && (cd /tmp/before
@@ -83,6 +88,7 @@ for arg in "$@"; do
     --out=*) out=${arg#*=} ;;
     --client=*) client=${arg#*=} ;;
     --baseline=*) baseline_jar=${arg#*=} ;;
+    --compare-transports) targets=direct,twemproxy,magent-io_uring-1t,magent-epoll-1t,magent-io_uring-2t,magent-epoll-2t ;;
     --memaslap-check) memaslap_check=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown flag $arg (see --help)" ;;
@@ -100,7 +106,8 @@ if [[ -n $baseline_jar ]]; then
   [[ ,$targets, == *,baseline,* ]] || { targets+=",baseline"; target_list+=(baseline); }
 fi
 for t in "${target_list[@]}"; do
-  [[ $t =~ ^(direct|twemproxy|magent|magent\+backup|baseline)$ ]] || die "unknown target $t"
+  [[ $t =~ ^(direct|twemproxy|magent|magent\+backup|baseline|magent-(io_uring|epoll|nio)-[1-9][0-9]*t)$ ]] ||
+    die "unknown target $t"
   [[ $t != baseline || -n $baseline_jar ]] || die "the baseline target needs --baseline=JAR"
 done
 if [[ -z $duration ]]; then
@@ -161,20 +168,24 @@ load_java_opts=${LOAD_JAVA_OPTS:--Xms128m -Xmx256m -XX:+UseSerialGC -Dslf4j.inte
 
 # --- ports, processes, clean-up ------------------------------------------------------------------
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-block_free() { local p; for p in $(seq "$1" $(( $1 + 7 ))); do listening "$p" && return 1; done; return 0; }
+block_free() { local p; for p in $(seq "$1" $(( $1 + 15 ))); do listening "$p" && return 1; done; return 0; }
 if [[ -z $base_port ]]; then
   # above the ephemeral range, so that no outgoing connection (10 000 of them below) holds a port first
   read -r _ ephemeral_top </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_top=60999
   for candidate in $(seq $(( ephemeral_top + 1 )) 100 65400) $(seq 22000 100 30000); do
     block_free "$candidate" && { base_port=$candidate; break; }
   done
-  [[ -n $base_port ]] || die "no free block of 8 ports above $ephemeral_top or in 22000..30000"
+  [[ -n $base_port ]] || die "no free block of 16 ports above $ephemeral_top or in 22000..30000"
 else
-  block_free "$base_port" || die "a port in $base_port..$(( base_port + 7 )) is in use"
+  block_free "$base_port" || die "a port in $base_port..$(( base_port + 15 )) is in use"
 fi
 port_m1=$base_port port_m2=$(( base_port + 1 )) port_m3=$(( base_port + 2 ))
 port_tw=$(( base_port + 3 )) port_tw_stats=$(( base_port + 4 ))
 port_mg=$(( base_port + 5 )) port_mgb=$(( base_port + 6 )) port_base=$(( base_port + 7 ))
+# magent-TRANSPORT-Nt targets: the ports after those
+variants=()
+for t in "${target_list[@]}"; do [[ $t == magent-*t ]] && variants+=("$t"); done
+(( ${#variants[@]} <= 8 )) || die "at most 8 magent-TRANSPORT-Nt targets"
 
 work=${out:-$(mktemp -d "${TMPDIR:-/tmp}/magent-load.XXXXXX")}
 mkdir -p "$work"
@@ -267,6 +278,8 @@ start_magent() { # name port [backup port]
   [[ -n ${3:-} ]] && args+=(-b "127.0.0.1:$3")
   # shellcheck disable=SC2206 # MAGENT_ARGS is a list of flags, split on purpose
   [[ -n ${MAGENT_ARGS:-} ]] && args+=($MAGENT_ARGS)
+  [[ $1 =~ ^magent-(io_uring|epoll|nio)-([0-9]+)t$ ]] &&
+    args+=(--transport "${BASH_REMATCH[1]}" --io-threads "${BASH_REMATCH[2]}")
   # exec: bin/magent execs java, so this PID is the JVM's (for /proc/PID/status)
   "${cmd[@]}" "${args[@]}" >"$work/$1.log" 2>&1 &
   pid[$1]=$!
@@ -282,6 +295,16 @@ declare -A port_of=([direct]=$port_m1 [twemproxy]=$port_tw [magent]=$port_mg [ma
                     [baseline]=$port_base)
 declare -A backends_of=([direct]="m1" [twemproxy]="m1 m2" [magent]="m1 m2" [magent+backup]="m1 m2 m3"
                         [baseline]="m1 m2${BASELINE_BACKUP:+ m3}")
+for i in "${!variants[@]}"; do
+  t=${variants[$i]}
+  port_of[$t]=$(( base_port + 8 + i ))
+  backends_of[$t]="m1 m2"
+  start_magent "$t" "${port_of[$t]}"
+done
+for t in "${variants[@]}"; do await_port "$t" "${port_of[$t]}"; done
+# every magent target, for the JIT warm-up and the memory figures
+magents=()
+for t in "${target_list[@]}"; do [[ $t == magent* || $t == baseline ]] && magents+=("$t"); done
 
 # --- the workloads -------------------------------------------------------------------------------
 cfg() { # workload -> config file; 1 set : 10 gets, 32-byte keys
@@ -375,17 +398,17 @@ echo "  memcached $(memcached -V | cut -d' ' -f2), nutcracker $(nutcracker -V 2>
 if (( uses_magent )); then
   echo "  $(java -version 2>&1 | head -1); magent JVM options: $jvm_note"
 fi
-echo "  ports $port_m1-$port_mgb; workloads: ${workload_list[*]}; targets: ${target_list[*]}; $rounds rounds of ${duration} s after ${warmup} s warm-up; estimate ${estimate} s"
+echo "  ports $port_m1-$(( base_port + 7 + ${#variants[@]} )); workloads: ${workload_list[*]}; targets: ${target_list[*]}; $rounds rounds of ${duration} s after ${warmup} s warm-up; estimate ${estimate} s"
 
 rss_idle_start=()
 if (( uses_magent )); then
-  for t in magent magent+backup; do
-    [[ -n ${pid[$t]:-} ]] && rss_idle_start+=("$t $(rss_kib "${pid[$t]}")")
+  for t in "${magents[@]}"; do
+    [[ $t != baseline ]] && rss_idle_start+=("$t $(rss_kib "${pid[$t]}")")
   done
   # the JIT compiles the proxy's hot path before anything is measured
   jit_seconds=$(( quick || ${#workload_list[@]} > 1 ? 3 : 5 ))
   say "warming up magent ($jit_seconds s each)"
-  for t in magent magent+backup baseline; do
+  for t in "${magents[@]}"; do
     # shellcheck disable=SC2046
     [[ -n ${pid[$t]:-} ]] && { timeout 60 java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
       $(loadclient_args basic "$t" "$jit_seconds" 0) >"$work/jit-warmup.$t.txt" 2>&1 || true; }
@@ -436,15 +459,15 @@ if (( uses_magent )); then
   for entry in "${rss_idle_start[@]}"; do
     mem_report+=("$(printf '%-16s RSS at start, idle:                     %6d MiB' "${entry%% *}" $(( ${entry##* } / 1024 )))")
   done
-  for t in magent magent+backup; do
-    [[ -n ${pid[$t]:-} ]] || continue
+  for t in "${magents[@]}"; do
+    [[ $t != baseline ]] || continue
     peak=$(cat "$work"/*."$t".*.txt 2>/dev/null | grep -o 'proxy_rss_peak_kib=[0-9]*' | cut -d= -f2 | sort -n | tail -1)
     peak=${peak:-0}
     mem_report+=("$(printf '%-16s RSS peak during the load runs:          %6d MiB' "$t" $(( peak / 1024 )))")
     mem_report+=("$(printf '%-16s RSS after the load runs, idle:          %6d MiB' "$t" $(( $(rss_kib "${pid[$t]}") / 1024 )))")
   done
   idle_target=magent
-  [[ -n ${pid[magent]:-} ]] || idle_target=magent+backup
+  [[ -n ${pid[magent]:-} ]] || idle_target=${magents[0]}
   if (( idle_conns > 0 )); then
     say "$idle_conns idle client connections to $idle_target"
     coproc IDLE { python3 "$here/load/idle_clients.py" 127.0.0.1 "${port_of[$idle_target]}" "$idle_conns"; }

@@ -109,10 +109,15 @@ def main(run_dir):
 
     runs = {}
     for name in sorted(os.listdir(run_dir)):
-        m = re.fullmatch(r"(basic|mget10|mget100|large|deep)\.(direct|twemproxy|magent|magent\+backup|baseline)\.(\d+)\.txt", name)
+        m = re.fullmatch(r"(basic|mget10|mget100|large|deep)\.(direct|twemproxy|magent|magent\+backup|baseline"
+                         r"|magent-(?:io_uring|epoll|nio)-\d+t)\.(\d+)\.txt", name)
         if not m:
             continue
         workload, target, rnd = m.group(1), m.group(2), int(m.group(3))
+        variant = re.fullmatch(r"magent-(io_uring|epoll|nio)-(\d+)t", target)
+        if variant and target not in TARGETS:
+            TARGETS[target] = f"magent {variant.group(1)}, {variant.group(2)} loop" + ("s" if variant.group(2) != "1" else "")
+            ORDER.append(target)
         text = open(os.path.join(run_dir, name), errors="replace").read()
         run = parse_loadclient(text) if "RESULT " in text or "LoadClient" in text \
             else parse_memaslap(text, samples.get((workload, target, rnd)))
@@ -155,9 +160,15 @@ def main(run_dir):
                   f" {fmt(med('proxy_cpu') if target != 'direct' else None, 1):>16} {fmt(med('all_cpu'), 1):>11}"
                   f" {fmt(max(rss) / 1024 if rss else None, 1):>12}")
         print()
-        for a, b in (("magent", "twemproxy"), ("magent+backup", "twemproxy"), ("magent", "baseline"),
-                     ("baseline", "twemproxy"), ("magent", "direct"),
-                     ("magent+backup", "direct"), ("twemproxy", "direct")):
+        variants = [t for t in ORDER if t.startswith("magent-")]
+        pairs = [("magent", "twemproxy"), ("magent+backup", "twemproxy"), ("magent", "baseline"),
+                 ("baseline", "twemproxy")] + [(v, "twemproxy") for v in variants]
+        for v in variants:  # io_uring against epoll with as many loops
+            if v.startswith("magent-io_uring-"):
+                pairs.append((v, v.replace("io_uring", "epoll")))
+        pairs += [("magent", "direct"), ("magent+backup", "direct"), ("twemproxy", "direct")]
+        pairs += [(v, "direct") for v in variants]
+        for a, b in pairs:
             if a in medians and b in medians and medians[a]["rps"] and medians[b]["rps"]:
                 line = f"{TARGETS[a] + ' / ' + TARGETS[b]:<50} throughput {medians[a]['rps'] / medians[b]['rps']:5.2f}"
                 if medians[a]["p99"] and medians[b]["p99"]:
