@@ -20,6 +20,7 @@ public final class ProxyStats {
     private final LongAdder getMisses = new LongAdder();
     private final LongAdder failovers = new LongAdder();
     private final LongAdder readRepairs = new LongAdder();
+    private final LongAdder repairsCancelled = new LongAdder();
     private final LongAdder backupWriteErrors = new LongAdder();
     private final LongAdder backendTimeouts = new LongAdder();
     private final LongAdder backendErrors = new LongAdder();
@@ -72,6 +73,11 @@ public final class ProxyStats {
         readRepairs.increment();
     }
 
+    /** A read-repair refill not sent, or taken back, because a client wrote the key after the read. */
+    public void repairCancelled() {
+        repairsCancelled.increment();
+    }
+
     public void backupWriteError() {
         backupWriteErrors.increment();
     }
@@ -95,7 +101,7 @@ public final class ProxyStats {
         for (LongAdder c : commands) {
             c.reset();
         }
-        for (LongAdder c : new LongAdder[] {getHits, getMisses, failovers, readRepairs, backupWriteErrors,
+        for (LongAdder c : new LongAdder[] {getHits, getMisses, failovers, readRepairs, repairsCancelled, backupWriteErrors,
             backendTimeouts, backendErrors, protocolErrors, unavailable}) {
             c.reset();
         }
@@ -148,6 +154,11 @@ public final class ProxyStats {
 
     public long readRepairs() {
         return readRepairs.sum();
+    }
+
+    /** Read-repair refills cancelled or undone because a client wrote, deleted or flushed the key since the read. */
+    public long repairsCancelled() {
+        return repairsCancelled.sum();
     }
 
     public long backupWriteErrors() {

@@ -131,6 +131,7 @@ final class ProxyMetrics {
             t.sample("magent_server_resync_keys", p.copied(), labels(s, "outcome", "copied"));
             t.sample("magent_server_resync_keys", p.skipped(), labels(s, "outcome", "skipped"));
             t.sample("magent_server_resync_keys", p.failedCopies(), labels(s, "outcome", "failed"));
+            t.sample("magent_server_resync_keys", p.cancelled(), labels(s, "outcome", "cancelled"));
         }
         t.family("magent_server_resync_phase", GAUGE, "1 for the phase the server's catch-up is in, 0 for the others.");
         for (BackendServer s : servers) {

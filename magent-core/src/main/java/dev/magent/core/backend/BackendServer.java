@@ -334,6 +334,21 @@ public final class BackendServer {
         return false;
     }
 
+    /**
+     * Returns a server being brought up to date to full service; false if it is no longer syncing (it
+     * went down again meanwhile, perhaps restarted: its catch-up is void and a newer one decides).
+     */
+    public boolean markUpIfSyncing() {
+        if (h.state.compareAndSet(State.SYNCING, State.UP)) {
+            h.stateSinceMillis = System.currentTimeMillis();
+            h.consecutiveFailures.set(0);
+            log.info("{} server {} is UP", role.label(), address);
+            h.listener.stateChanged(this, State.SYNCING, State.UP);
+            return true;
+        }
+        return false;
+    }
+
     /** Returns the server to full service. */
     public boolean markUp() {
         State before = h.state.get();

@@ -18,6 +18,8 @@ public final class Cluster {
     private final BackendServer[][] pools;
     private final Ring[] rings;
     private final BackendServer[] all;
+    /** Mutable, shared by every loop and carried over by a reload, as each server's health is. */
+    private final WriteFences fences;
 
     public Cluster(ProxyConfig config) {
         this(config, null);
@@ -47,6 +49,12 @@ public final class Cluster {
             rings[p] = Ring.of(algorithm, servers(poolAddresses, config));
         }
         all = every.toArray(new BackendServer[0]);
+        fences = previous != null ? previous.fences : new WriteFences();
+    }
+
+    /** The write and flush epochs that repairs and resync copies check (see {@link WriteFences}). */
+    public WriteFences fences() {
+        return fences;
     }
 
     private static BackendServer.Health health(Cluster previous, int pool, ServerAddress address, int hintCapacity) {

@@ -230,6 +230,7 @@ public final class ProxyRuntime {
         s.add(new Stat("get_misses", Long.toString(stats.getMisses())));
         s.add(new Stat("failovers", Long.toString(stats.failovers())));
         s.add(new Stat("read_repairs", Long.toString(stats.readRepairs())));
+        s.add(new Stat("repairs_cancelled", Long.toString(stats.repairsCancelled())));
         s.add(new Stat("backup_write_errors", Long.toString(stats.backupWriteErrors())));
         s.add(new Stat("backend_timeouts", Long.toString(stats.backendTimeouts())));
         s.add(new Stat("backend_errors", Long.toString(stats.backendErrors())));

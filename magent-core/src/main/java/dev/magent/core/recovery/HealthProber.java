@@ -138,10 +138,11 @@ public final class HealthProber {
     /**
      * After a server closed a connection on its own: if another memcached process answers now (new pid or
      * start time), it restarted faster than failures could mark it down and lost its items, so it is
-     * marked down here and rejoins through the usual recovery (which resyncs it).
+     * marked down here and rejoins through the usual recovery (which resyncs it). Also while it is being
+     * brought up to date: a resync copying into a process that is gone must start again against the new one.
      */
     public void checkRestart(BackendServer server) {
-        if (stopped || server.state() != BackendServer.State.UP || !server.startIdentityCheck()) {
+        if (stopped || server.state() == BackendServer.State.DOWN || !server.startIdentityCheck()) {
             return;
         }
         probe(server).whenComplete((seen, f) -> {
@@ -153,7 +154,7 @@ public final class HealthProber {
             server.identityConfirmed();
             if (before == null) {
                 server.identity(seen);
-            } else if (seen.differsFrom(before) && server.state() == BackendServer.State.UP) {
+            } else if (seen.differsFrom(before) && server.state() != BackendServer.State.DOWN) {
                 server.markDown("restarted (pid " + before.pid() + " -> " + seen.pid() + "): it lost its items");
             }
         });

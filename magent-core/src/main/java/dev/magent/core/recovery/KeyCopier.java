@@ -1,5 +1,6 @@
 package dev.magent.core.recovery;
 
+import dev.magent.core.backend.WriteFences;
 import dev.magent.core.backend.PendingReply;
 
 import dev.magent.core.backend.BackendServer;
@@ -7,6 +8,7 @@ import dev.magent.core.backend.Backends;
 import dev.magent.core.route.ReadRepair;
 
 import dev.magent.protocol.Command;
+import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.StatusReply;
@@ -21,17 +23,22 @@ import java.util.concurrent.CompletableFuture;
  */
 final class KeyCopier {
     private final Backends backends;
+    private final WriteFences fences;
 
-    KeyCopier(Backends backends) {
+    KeyCopier(Backends backends, WriteFences fences) {
         this.backends = backends;
+        this.fences = fences;
     }
 
     /**
      * Copies one key from source to target; completes with true when the key is settled (copied, gone
-     * from the source, or already on the target), false when a copy failed.
+     * from the source, or already on the target), false when a copy failed or was cancelled: a client
+     * wrote, deleted or flushed the key after the read, so the value read is the past ({@link WriteFences});
+     * the caller tries again (by then the source has the write) or leaves it to the hint replay.
      */
     CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key, boolean countFailure) {
         ResyncProgress p = target.resyncProgress();
+        WriteFences.Fence fence = fences.before(key, System.currentTimeMillis());
         return send(source, new MetaGetCommand(key, ReadRepair.VALUE_FLAGS_TTL)).thenCompose(r -> {
             ReadRepair.Fetched f = ReadRepair.parse(key, r, source);
             if (f == null) {
@@ -44,14 +51,28 @@ final class KeyCopier {
                 p.countSkipped(); // about to expire
                 return CompletableFuture.completedFuture(true);
             }
-            return send(target, add).thenApply(stored -> {
-                if (stored == StatusReply.STORED) {
+            if (!fences.holds(fence, System.currentTimeMillis())) {
+                add.release();
+                p.countCancelled();
+                return CompletableFuture.completedFuture(false);
+            }
+            return send(target, add).thenCompose(stored -> {
+                boolean added = stored == StatusReply.STORED;
+                ReferenceCountUtil.release(stored);
+                if (added && !fences.holds(fence, System.currentTimeMillis())) {
+                    // the write may have reached the target before the add: take the add back
+                    p.countCancelled();
+                    return send(target, new DeleteCommand(key, false)).thenApply(d -> {
+                        ReferenceCountUtil.release(d);
+                        return false;
+                    });
+                }
+                if (added) {
                     p.countCopied();
                 } else {
                     p.countSkipped(); // already there: written since the server returned
                 }
-                ReferenceCountUtil.release(stored);
-                return true;
+                return CompletableFuture.completedFuture(true);
             });
         }).exceptionally(f -> {
             if (countFailure) {

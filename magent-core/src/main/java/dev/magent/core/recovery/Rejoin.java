@@ -10,7 +10,6 @@ import dev.magent.core.backend.Backends;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.StatusReply;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.handler.ssl.SslContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -20,7 +19,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -34,10 +32,10 @@ import org.slf4j.LoggerFactory;
  *   <li>its hint log overflowed or it missed a flush_all: it is flushed and resynced in full;</li>
  *   <li>otherwise (it was cut off and kept its items) exactly its hinted keys are rewritten.</li>
  * </ol>
- * A resync enumerates the other pools' servers with {@code lru_crawler metadump hash}, keeps the keys
- * whose copy belongs on this server, reads each with {@code mg <key> v f t} and writes it with
- * {@code add}, so that nothing written since is overwritten and nothing deleted since comes back. Rate
- * limited; runs on one event loop.
+ * The resync is {@link FullResync}. The server serves again only when the recovery of its current process
+ * ends: one that went down again meanwhile (perhaps restarted) stays out, and the next probe's recovery
+ * decides. A delayed flush_all still pending is applied by the proxy, at its deadline, to a server that
+ * missed or lost it. Runs on one event loop.
  */
 public final class Rejoin implements HealthProber.Recovery {
     private static final Logger log = LoggerFactory.getLogger(Rejoin.class);
@@ -50,22 +48,30 @@ public final class Rejoin implements HealthProber.Recovery {
     /** Copies keys through the ungated send contract: a returning server is written to before it serves. */
     private final KeyCopier copier;
     private final EventLoop loop;
-    private final Bootstrap bootstrap;
-    private final SslContext tls;
     private boolean autoResync;
     private int keysPerSecond;
-    private final Map<BackendServer.Health, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
+    private final FullResync fullResync;
     private final java.util.Set<BackendServer.Health> sweeping = new java.util.HashSet<>();
 
-    public Rejoin(Cluster cluster, Backends backends, EventLoop loop, Transport transport, SslContext tls, ProxyConfig config) {
+    public Rejoin(Cluster cluster, Backends backends, EventLoop loop, Transport transport, SslContext tls,
+                  ProxyConfig config) {
+        this(cluster, backends, loop, config, metadump(BackendPool.baseBootstrap(transport,
+                config.requestTimeout().toMillis()).option(ChannelOption.AUTO_READ, false), loop, tls));
+    }
+
+    /** The keys of a source as its metadump lists them ({@link MetadumpScan}). */
+    private static FullResync.KeyScan metadump(io.netty.bootstrap.Bootstrap bootstrap, EventLoop loop, SslContext tls) {
+        return (source, perSecond, keep, work) -> MetadumpScan.run(bootstrap, loop, tls, source, perSecond, keep, work);
+    }
+
+    /** With another way to list a source's keys (route tests list a fake server's). */
+    public Rejoin(Cluster cluster, Backends backends, EventLoop loop, ProxyConfig config, FullResync.KeyScan lister) {
         this.cluster = cluster;
-        this.tls = tls;
-        this.copier = new KeyCopier(backends);
+        this.copier = new KeyCopier(backends, cluster.fences());
         this.loop = loop;
         this.autoResync = config.autoResync();
         this.keysPerSecond = config.resyncRate();
-        this.bootstrap = BackendPool.baseBootstrap(transport, config.requestTimeout().toMillis())
-                .option(ChannelOption.AUTO_READ, false);
+        this.fullResync = new FullResync(cluster, copier, lister, loop, keysPerSecond);
         // a write can miss a server that stays up (one timeout, below the down threshold): its hint is
         // rewritten by this sweep rather than waiting for a rejoin that never comes
         loop.scheduleWithFixedDelay(this::sweepHints, HINT_SWEEP_SECONDS, HINT_SWEEP_SECONDS, TimeUnit.SECONDS);
@@ -92,6 +98,7 @@ public final class Rejoin implements HealthProber.Recovery {
             cluster = next;
             autoResync = config.autoResync();
             keysPerSecond = config.resyncRate();
+            fullResync.reconfigure(next, keysPerSecond);
         });
     }
 
@@ -103,7 +110,7 @@ public final class Rejoin implements HealthProber.Recovery {
     public CompletableFuture<Void> recover(BackendServer server, HealthProber.ServerIdentity seen) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         loop.execute(() -> recoverOnLoop(server, seen).whenComplete((v, f) -> {
-            if (f != null) {
+            if (f != null && server.identity() == seen) { // a superseded recovery's failure is moot
                 done.completeExceptionally(f);
             } else {
                 done.complete(null);
@@ -124,27 +131,28 @@ public final class Rejoin implements HealthProber.Recovery {
             log.info("{} restarted while down (it is empty): {}", server,
                     autoResync ? "copying its keys back from the other copies" : "read-repair will refill it");
             server.hints().clear();
+            flushAtPendingDeadline(server);
             fullResync = autoResync;
         } else if (overflowed) {
             log.info("{} missed more writes than its hint log holds (or a flush_all): flushing and resyncing it",
                     server);
             progress(server).start(ResyncProgress.Phase.FLUSHING);
             server.hints().clear();
-            step = send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
-                    .thenAccept(r -> {
-                        if (r != StatusReply.OK) {
-                            ReferenceCountUtil.release(r);
-                            throw new IllegalStateException("flush_all answered " + r);
-                        }
-                    });
+            flushAtPendingDeadline(server);
+            step = flushNow(server);
             fullResync = true;
         }
         if (fullResync) {
-            step = step.thenCompose(v -> resyncUntilHintsHold(server, 1));
+            step = step.thenCompose(v -> resyncUntilHintsHold(server, seen, 1));
         }
         return step.thenCompose(v -> {
-            // back in service; keys still hinted are routed to the other copy until rewritten below
-            server.markUp();
+            // back in service, unless it went down again meanwhile (it may have restarted: what was copied
+            // is gone, and the recovery that follows the next probe copies again); keys still hinted are
+            // routed to the other copy until rewritten below
+            if (server.identity() != seen || !server.markUpIfSyncing()) {
+                log.info("{} went down again while being brought up to date; it stays out of service", server);
+                return CompletableFuture.completedFuture(null);
+            }
             return resolveHints(server, 0);
         });
     }
@@ -154,10 +162,11 @@ public final class Rejoin implements HealthProber.Recovery {
      * during the copy than it holds), some of those writes may have been copied over by older values, so
      * it runs again, a bounded number of times.
      */
-    private CompletableFuture<Void> resyncUntilHintsHold(BackendServer server, int attempt) {
+    private CompletableFuture<Void> resyncUntilHintsHold(BackendServer server, HealthProber.ServerIdentity seen,
+                                                         int attempt) {
         // a failed resync (a source is down too) does not keep the server out: read-repair still works
-        return resync(server).exceptionally(f -> null).thenCompose(v -> {
-            if (!server.hints().overflowed()) {
+        return fullResync.resync(server).exceptionally(f -> null).thenCompose(v -> {
+            if (server.identity() != seen || !server.hints().overflowed()) {
                 return CompletableFuture.completedFuture(null);
             }
             if (attempt >= MAX_RESYNC_ATTEMPTS) {
@@ -167,12 +176,51 @@ public final class Rejoin implements HealthProber.Recovery {
             }
             log.info("{}: the hint log overflowed during the resync; flushing and resyncing again", server);
             server.hints().clear();
-            return send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false))
-                    .thenCompose(r -> {
-                        ReferenceCountUtil.release(r);
-                        return resyncUntilHintsHold(server, attempt + 1);
-                    });
+            return flushNow(server).exceptionally(f -> null)
+                    .thenCompose(v2 -> resyncUntilHintsHold(server, seen, attempt + 1));
         });
+    }
+
+    /** Empties a server that missed writes nobody can list. */
+    private CompletableFuture<Void> flushNow(BackendServer server) {
+        return send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false)).thenAccept(r -> {
+            if (r != StatusReply.OK) {
+                ReferenceCountUtil.release(r);
+                throw new IllegalStateException("flush_all answered " + r);
+            }
+        });
+    }
+
+    /**
+     * A {@code flush_all N} whose deadline is still ahead, which this server missed (it was down) or lost
+     * (it restarted), is applied to it by the proxy at the deadline, as an immediate flush_all: replaying
+     * {@code flush_all <remaining>} instead would replace the flush the server was just given, and memcached
+     * then serves again the items that flush had removed and it had not yet reaped. Not if another
+     * flush_all replaced that one meanwhile (memcached keeps one flush time).
+     */
+    private void flushAtPendingDeadline(BackendServer server) {
+        long now = System.currentTimeMillis();
+        long deadline = cluster.fences().pendingFlushDeadline(now);
+        if (deadline == 0) {
+            return;
+        }
+        // memcached's flush_all N takes effect a second early (its oldest_live is the deadline minus one)
+        long due = Math.max(0, deadline - 1000 - now);
+        log.info("{} missed a flush_all due in {} ms: the proxy flushes it then", server, due);
+        loop.schedule(() -> {
+            if (cluster.fences().pendingFlushDeadline(deadline - 1) != deadline) {
+                return; // replaced by a later flush_all, which reached this server or is handled likewise
+            }
+            send(server, new FlushAllCommand(FlushAllCommand.NO_DELAY, false)).whenComplete((r, f) -> {
+                if (f != null || r != StatusReply.OK) {
+                    ReferenceCountUtil.release(r);
+                    server.hints().markOverflowed(); // missed it: flushed and resynced when it returns
+                    if (server.state() == BackendServer.State.UP) {
+                        server.markDown("missed the flush_all due now");
+                    }
+                }
+            });
+        }, due, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -184,7 +232,7 @@ public final class Rejoin implements HealthProber.Recovery {
         CompletableFuture<Void> done = new CompletableFuture<>();
         loop.execute(() -> {
             server.recordingWrites(true);
-            resync(server).whenComplete((v, f) -> server.recordingWrites(false))
+            fullResync.resync(server).whenComplete((v, f) -> server.recordingWrites(false))
                     .thenCompose(v -> resolveHints(server, 0))
                     .whenComplete((v, f) -> {
                         if (f != null) {
@@ -271,88 +319,6 @@ public final class Rejoin implements HealthProber.Recovery {
             }
         }
         return null;
-    }
-
-    // ---- full resync ----------------------------------------------------------------------------------
-
-    private CompletableFuture<Void> resync(BackendServer target) {
-        CompletableFuture<Void> existing = running.get(target.health());
-        if (existing != null) {
-            return existing;
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        running.put(target.health(), done);
-        ResyncProgress p = progress(target);
-        p.start(ResyncProgress.Phase.RESYNCING);
-        List<BackendServer> sources = sourcesFor(target);
-        log.info("resync of {} from {} started", target, sources);
-        CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
-        for (BackendServer source : sources) {
-            all = all.thenCompose(v -> resyncFrom(source, target));
-        }
-        all.whenComplete((v, f) -> {
-            running.remove(target.health());
-            p.finish(f == null);
-            if (f == null) {
-                log.info("resync of {} done: {}", target, p);
-                done.complete(null);
-            } else {
-                log.warn("resync of {} failed: {} ({})", target, f.getMessage(), p);
-                done.completeExceptionally(f);
-            }
-        });
-        return done;
-    }
-
-    private boolean belongsOn(BackendServer target, byte[] key) {
-        return target.pool() < cluster.copies() && cluster.copy(target.pool(), key) == target;
-    }
-
-    /**
-     * The servers to list keys from: the other pools' in copy order, until one pool is wholly in service
-     * (every key has a copy there). A pool with a server out adds the next pool, which holds the copies
-     * of that server's keys; a key listed twice costs one {@code add} that answers NOT_STORED.
-     */
-    private List<BackendServer> sourcesFor(BackendServer target) {
-        List<BackendServer> sources = new ArrayList<>();
-        for (int pool = 0; pool < cluster.copies(); pool++) {
-            if (pool == target.pool()) {
-                continue;
-            }
-            boolean whole = true;
-            for (BackendServer s : cluster.pool(pool)) {
-                if (s.servesReads()) {
-                    sources.add(s);
-                } else {
-                    whole = false;
-                }
-            }
-            if (whole) {
-                break;
-            }
-        }
-        return sources;
-    }
-
-    /** Copies the keys one source's metadump lists that belong on the target. */
-    private CompletableFuture<Void> resyncFrom(BackendServer source, BackendServer target) {
-        ResyncProgress p = progress(target);
-        // a copy that failed (a timeout on a busy server) gets one more try once the dump is through
-        List<byte[]> retry = new ArrayList<>();
-        return MetadumpScan.run(bootstrap, loop, tls, source, keysPerSecond, key -> {
-            p.countScanned();
-            if (!belongsOn(target, key)) {
-                return false;
-            }
-            p.countMatched();
-            return true;
-        }, key -> copier.copy(source, target, key, false).thenApply(ok -> {
-            if (!ok) {
-                retry.add(key);
-            }
-            return null;
-        })).thenCompose(v -> retry.isEmpty() ? CompletableFuture.completedFuture(null)
-                : pace(retry.iterator(), key -> copier.copy(source, target, key, true)));
     }
 
     private CompletableFuture<dev.magent.protocol.Reply> send(BackendServer server, dev.magent.protocol.Command c) {

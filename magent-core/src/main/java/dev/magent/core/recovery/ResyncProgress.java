@@ -13,6 +13,7 @@ public final class ResyncProgress {
     private volatile long copied;
     private volatile long skipped;
     private volatile long failed;
+    private volatile long cancelled;
     private volatile long hintsResolved;
     private volatile long startedMillis;
     private volatile long finishedMillis;
@@ -25,6 +26,7 @@ public final class ResyncProgress {
         copied = 0;
         skipped = 0;
         failed = 0;
+        cancelled = 0;
         startedMillis = System.currentTimeMillis();
         finishedMillis = 0;
         runs++;
@@ -60,6 +62,10 @@ public final class ResyncProgress {
         failed++;
     }
 
+    void countCancelled() {
+        cancelled++;
+    }
+
     void hintResolved() {
         hintsResolved++;
     }
@@ -93,6 +99,11 @@ public final class ResyncProgress {
         return failed;
     }
 
+    /** Copies not made, or taken back, because a client wrote, deleted or flushed the key after the read. */
+    public long cancelled() {
+        return cancelled;
+    }
+
     /** Hinted keys rewritten from the other copy, over the proxy's lifetime. */
     public long hintsResolved() {
         return hintsResolved;
@@ -114,6 +125,6 @@ public final class ResyncProgress {
     @Override
     public String toString() {
         return "phase=" + phase.name().toLowerCase() + " runs=" + runs + " scanned=" + scanned + " matched=" + matched
-                + " copied=" + copied + " skipped=" + skipped + " failed=" + failed + " hints_resolved=" + hintsResolved;
+                + " copied=" + copied + " skipped=" + skipped + " failed=" + failed + " cancelled=" + cancelled + " hints_resolved=" + hintsResolved;
     }
 }

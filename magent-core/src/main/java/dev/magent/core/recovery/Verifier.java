@@ -73,7 +73,7 @@ public final class Verifier {
     public Verifier(Cluster cluster, Backends backends, EventLoop loop, Transport transport, SslContext tls,
                     ProxyConfig config) {
         this.cluster = cluster;
-        this.copier = new KeyCopier(backends);
+        this.copier = new KeyCopier(backends, cluster.fences());
         this.loop = loop;
         this.tls = tls;
         this.keysPerSecond = config.resyncRate();

@@ -1,5 +1,6 @@
 package dev.magent.core.route;
 
+import dev.magent.core.backend.WriteFences;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Completion;
 
@@ -27,7 +28,14 @@ final class BroadcastRoute implements Route {
         FlushAllCommand f = (FlushAllCommand) command;
         FlushAllCommand c = f.noreply() ? new FlushAllCommand(f.delay(), false) : f;
         BackendServer[] servers = ctx.cluster().all();
-        Flush b = new Flush(ctx, servers.length, sink);
+        // a copy that reads while this flush is on its way may read what it removes: fenced until every
+        // server answered (WriteFences)
+        WriteFences fences = ctx.cluster().fences();
+        fences.flushed(f.delay(), System.currentTimeMillis());
+        Flush b = new Flush(ctx, servers.length, (r, failure) -> {
+            fences.flushDone();
+            sink.accept(r, failure);
+        });
         for (BackendServer s : servers) {
             ctx.send(s, c, (r, failure) -> b.done(s, r, failure));
         }

@@ -78,14 +78,15 @@ final class MultiGet {
         ctx.send(server, retrieval(positions), (r, f) -> {
             if (f == null && r instanceof ValuesReply values) {
                 int[] misses = MultiGetPlan.collect(keys, positions, values.values(), results);
-                if (pool == 0 && cluster.hasBackups() && (command.verb() == Verb.GAT || command.verb() == Verb.GATS)) {
-                    touchCopies(positions);
+                if (touches() && cluster.hasBackups()) {
+                    touchCopies(pool, positions);
                 }
                 if (ctx.readRepair() && pool + 1 < cluster.copies()) {
                     for (int pos : misses) {
                         pending++;
                         int at = pos;
-                        ReadRepair.start(ctx, keys.get(pos), command.verb().returnsCas(), pool, v -> {
+                        ReadRepair.start(ctx, keys.get(pos), command.verb().returnsCas(),
+                                touches() ? command.exptime() : ReadRepair.NO_TOUCH, pool, v -> {
                             if (v != null) {
                                 results[at] = v;
                             }
@@ -129,9 +130,20 @@ final class MultiGet {
         return ctx.unavailable(key, servers, causes);
     }
 
-    /** gat/gats: the other copies get the same gat, so that their TTLs stay in step. */
-    private void touchCopies(int[] positions) {
-        for (int pool = 1; pool < cluster.copies(); pool++) {
+    private boolean touches() {
+        return command.verb() == Verb.GAT || command.verb() == Verb.GATS;
+    }
+
+    /**
+     * gat/gats: the copies other than the one that answered get the same gat, so that their TTLs stay in
+     * step; a copy that misses it (down, or its request failed: a main the backup answered for) is hinted,
+     * so that its TTLs are rewritten when it returns.
+     */
+    private void touchCopies(int answered, int[] positions) {
+        for (int pool = 0; pool < cluster.copies(); pool++) {
+            if (pool == answered) {
+                continue;
+            }
             BackendServer[] owner = new BackendServer[keys.size()];
             for (int pos : positions) {
                 owner[pos] = cluster.copy(pool, keys.get(pos));

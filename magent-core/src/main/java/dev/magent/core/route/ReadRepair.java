@@ -1,9 +1,11 @@
 package dev.magent.core.route;
 
+import dev.magent.core.backend.WriteFences;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
 
+import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.MetaReply;
 import dev.magent.protocol.Reply;
@@ -27,9 +29,11 @@ import org.slf4j.LoggerFactory;
 public final class ReadRepair implements Completion {
     private static final Logger log = LoggerFactory.getLogger(ReadRepair.class);
     /** memcached's largest relative exptime; larger values are absolute unix times. */
-    private static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
+    public static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
     public static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
     static final List<String> VALUE_FLAGS_TTL_CAS = List.of("v", "f", "t", "c");
+    /** A read that changes no TTL (get, gets). */
+    static final long NO_TOUCH = Long.MIN_VALUE;
 
     /** What a repair found: the value to answer with, or null (every copy missed or failed). */
     interface Done {
@@ -51,18 +55,25 @@ public final class ReadRepair implements Completion {
     private final boolean withCas;
     private final BackendServer target;
     private final Done done;
+    /** gat/gats: the exptime the command gave, which the refill applies; {@link #NO_TOUCH} otherwise. */
+    private final long touchExptime;
+    /** Taken before the first read: a client write of the key issued since cancels or undoes the refill. */
+    private final WriteFences.Fence fence;
     private int copy;
     /** Copies between the target and the one that had the key that answered a miss too: refilled as well. */
     private int alsoMissed;
 
-    private ReadRepair(RouteContext ctx, byte[] key, boolean withCas, int from, BackendServer target, Done done) {
+    private ReadRepair(RouteContext ctx, byte[] key, boolean withCas, long touchExptime, int from,
+                       BackendServer target, Done done) {
         this.ctx = ctx;
         this.cluster = ctx.cluster();
         this.key = key;
         this.withCas = withCas;
+        this.touchExptime = touchExptime;
         this.copy = from;
         this.target = target;
         this.done = done;
+        this.fence = cluster.fences().before(key, System.currentTimeMillis());
     }
 
     /**
@@ -70,16 +81,29 @@ public final class ReadRepair implements Completion {
      * gets the value found (for the client) or null.
      */
     static void start(RouteContext ctx, byte[] key, boolean withCas, int missedAt, Done done) {
+        start(ctx, key, withCas, NO_TOUCH, missedAt, done);
+    }
+
+    /**
+     * The same for a gat/gats with this exptime: the copy that has the key is read and touched
+     * ({@code mg ... T<exptime>}), and the refill gets the command's exptime, not what the copy had left.
+     */
+    static void start(RouteContext ctx, byte[] key, boolean withCas, long touchExptime, int missedAt, Done done) {
         BackendServer target = ctx.cluster().copy(missedAt, key);
         if (missedAt + 1 >= ctx.cluster().copies()) {
             done.repaired(null);
             return;
         }
-        new ReadRepair(ctx, key, withCas, missedAt + 1, target, done).ask();
+        new ReadRepair(ctx, key, withCas, touchExptime, missedAt + 1, target, done).ask();
     }
 
     private void ask() {
-        ctx.send(cluster.copy(copy, key), new MetaGetCommand(key, withCas ? VALUE_FLAGS_TTL_CAS : VALUE_FLAGS_TTL), this);
+        List<String> flags = withCas ? VALUE_FLAGS_TTL_CAS : VALUE_FLAGS_TTL;
+        if (touchExptime != NO_TOUCH) {
+            flags = new java.util.ArrayList<>(flags);
+            flags.add("T" + touchExptime);
+        }
+        ctx.send(cluster.copy(copy, key), new MetaGetCommand(key, flags), this);
     }
 
     @Override
@@ -106,8 +130,15 @@ public final class ReadRepair implements Completion {
         done.repaired(f.value());
     }
 
-    /** Writes the value back to the copies that missed; an item about to expire is not copied. */
+    /**
+     * Writes the value back to the copies that missed; an item about to expire is not copied. Not when a
+     * client wrote, deleted or flushed the key since the read: the value read is the past then.
+     */
     private void refill(Fetched f) {
+        if (!cluster.fences().holds(fence, System.currentTimeMillis())) {
+            ctx.stats().repairCancelled();
+            return;
+        }
         refill(target, f);
         for (int p = 0; alsoMissed != 0 && p < Integer.SIZE; p++) {
             if ((alsoMissed & (1 << p)) != 0) {
@@ -117,15 +148,36 @@ public final class ReadRepair implements Completion {
     }
 
     private void refill(BackendServer copy, Fetched f) {
-        StorageCommand add = add(f.value(), f.remainingTtl());
+        StorageCommand add = touchExptime == NO_TOUCH ? add(f.value(), f.remainingTtl())
+                : new StorageCommand(Verb.ADD, key, f.value().flags(), touchExptime, 0,
+                        f.value().data().retainedDuplicate(), false);
         if (add == null) {
             return;
         }
         ctx.send(copy, add, (r, failure) -> {
             if (failure == null && r == StatusReply.STORED) {
-                ctx.stats().readRepair();
+                if (cluster.fences().holds(fence, System.currentTimeMillis())) {
+                    ctx.stats().readRepair();
+                } else {
+                    undo(copy);
+                }
             } else if (failure != null) {
                 ctx.noteFailure(failure);
+            }
+            ReferenceCountUtil.release(r);
+        });
+    }
+
+    /**
+     * A client write of the key was issued between the check and the add's landing, and may have reached
+     * this copy first (another event loop's connection): the add is taken back. At worst that deletes a
+     * newer value, which the next read repairs again from the other copies; never an older one left.
+     */
+    private void undo(BackendServer copy) {
+        ctx.stats().repairCancelled();
+        ctx.send(copy, new DeleteCommand(key, false), (r, failure) -> {
+            if (failure != null) {
+                ctx.missed(copy, key, failure); // its copy may be the past: hinted, rewritten later
             }
             ReferenceCountUtil.release(r);
         });

@@ -76,7 +76,9 @@ final class ReadRoute implements Route {
                 sink.accept(values, null);
                 return;
             }
-            ReadRepair.start(ctx, key, command.verb().returnsCas(), copy, this);
+            Verb verb = command.verb();
+            long touch = verb == Verb.GAT || verb == Verb.GATS ? command.exptime() : ReadRepair.NO_TOUCH;
+            ReadRepair.start(ctx, key, verb.returnsCas(), touch, copy, this);
         }
 
         @Override

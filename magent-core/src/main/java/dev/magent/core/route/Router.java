@@ -10,6 +10,7 @@ import dev.magent.core.backend.LoopContext;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.MetaCommand;
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Verb;
 import io.netty.util.ReferenceCountUtil;
 
@@ -93,6 +94,7 @@ public final class Router {
         if (command.verb().intent() == Verb.Intent.WRITE) {
             ctx.laterWrites().routed(command);
         }
+        fence(command);
         if (command instanceof MetaCommand m) {
             meta.route(m, ctx.cluster(), ctx.readRepair(), sink);
             return;
@@ -104,6 +106,20 @@ public final class Router {
             return;
         }
         route.route(command, sink);
+    }
+
+    /**
+     * A client write, delete or flush is issued: a repair or resync copy of its key that read before now
+     * must not land ({@link WriteFences}). Once per request, before any copy is sent.
+     */
+    private void fence(Command command) {
+        if (command.verb().intent() != Verb.Intent.WRITE) {
+            return;
+        }
+        byte[] key = CommandKeys.keyOf(command); // null for flush_all, whose route fences every key itself
+        if (key != null) {
+            ctx.cluster().fences().written(key);
+        }
     }
 
     /**

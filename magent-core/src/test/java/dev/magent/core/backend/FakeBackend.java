@@ -68,6 +68,17 @@ public final class FakeBackend implements Backend {
         return this;
     }
 
+    /** The keys it holds now, as a metadump would list them. */
+    public List<String> keys() {
+        return new ArrayList<>(items.keySet());
+    }
+
+    /** Loses every item: the process restarted. */
+    public FakeBackend restartEmpty() {
+        items.clear();
+        return this;
+    }
+
     public Item item(String key) {
         return items.get(key);
     }
@@ -117,7 +128,27 @@ public final class FakeBackend implements Backend {
         return this;
     }
 
-    int heldCount() {
+    /**
+     * Answers every held request newest first, and stops holding: what a request sent later on another
+     * connection (another event loop) does when it overtakes the earlier ones.
+     */
+    public FakeBackend releaseNewestFirst() {
+        holding = false;
+        while (!held.isEmpty()) {
+            held.pollLast().run();
+        }
+        return this;
+    }
+
+    /** Answers the requests held now, oldest first, and keeps holding the ones sent from now on. */
+    public FakeBackend releaseHeld() {
+        List<Runnable> now = new ArrayList<>(held);
+        held.clear();
+        now.forEach(Runnable::run);
+        return this;
+    }
+
+    public int heldCount() {
         return held.size();
     }
 
@@ -196,13 +227,22 @@ public final class FakeBackend implements Backend {
             }
             items.put(Keys.toString(t.key()), new Item(i.value(), i.flags(), t.exptime(), i.cas()));
             return StatusReply.TOUCHED;
-        } else if (c instanceof FlushAllCommand) {
+        } else if (c instanceof FlushAllCommand f) {
+            if (f.delay() > 0) {
+                return StatusReply.OK; // a delayed flush: tests read it in sent()
+            }
             items.clear();
             return StatusReply.OK;
         } else if (c instanceof MetaGetCommand m) {
             Item i = items.get(Keys.toString(m.key()));
             if (i == null) {
                 return new MetaReply("EN", List.of(), null);
+            }
+            for (String flag : m.flags()) {
+                if (flag.startsWith("T")) { // touch: the new TTL applies before t reports it
+                    i = new Item(i.value(), i.flags(), Long.parseLong(flag.substring(1)), i.cas());
+                    items.put(Keys.toString(m.key()), i);
+                }
             }
             List<String> flags = new ArrayList<>();
             flags.add("f" + i.flags());
@@ -291,7 +331,7 @@ public final class FakeBackend implements Backend {
         } else if (c instanceof TouchCommand t) {
             return "touch " + Keys.toString(t.key()) + " " + t.exptime() + (t.noreply() ? " noreply" : "");
         } else if (c instanceof FlushAllCommand f) {
-            return "flush_all" + (f.noreply() ? " noreply" : "");
+            return "flush_all" + (f.delay() >= 0 ? " " + f.delay() : "") + (f.noreply() ? " noreply" : "");
         } else if (c instanceof MetaGetCommand m) {
             return "mg " + Keys.toString(m.key()) + " " + String.join(" ", m.flags());
         } else if (c instanceof MetaCommand m) {

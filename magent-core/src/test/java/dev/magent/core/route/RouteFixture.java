@@ -28,22 +28,22 @@ import java.util.List;
  * client would get. Everything runs on the test's thread, in milliseconds.
  */
 public final class RouteFixture {
-    final ProxyStats stats = new ProxyStats();
+    public final ProxyStats stats = new ProxyStats();
     public final Cluster cluster;
-    final FakeBackend[] fakes;
+    public final FakeBackend[] fakes;
     public final Router router;
 
     /** Read-repair on, as by default. */
-    static RouteFixture pools(int... sizes) {
+    public static RouteFixture pools(int... sizes) {
         return new RouteFixture(true, sizes);
     }
 
-    static RouteFixture withoutRepair(int... sizes) {
+    public static RouteFixture withoutRepair(int... sizes) {
         return new RouteFixture(false, null, sizes);
     }
 
     /** Servers whose hint logs hold {@code capacity} keys. */
-    static RouteFixture withHintCapacity(int capacity, int... sizes) {
+    public static RouteFixture withHintCapacity(int capacity, int... sizes) {
         return new RouteFixture(true, null, capacity, sizes);
     }
 
@@ -101,14 +101,14 @@ public final class RouteFixture {
     }
 
     /** Routes one command given as protocol text (CRLFs added to lines that lack them). */
-    Answer call(String text) {
+    public Answer call(String text) {
         Answer a = new Answer();
         router.route(parse(text), a);
         return a;
     }
 
     /** Routes a command and returns the client's reply text; fails if the reply is still pending. */
-    String reply(String text) {
+    public String reply(String text) {
         Answer a = call(text);
         if (!a.answered()) {
             throw new AssertionError("no reply yet to " + text);
@@ -145,7 +145,7 @@ public final class RouteFixture {
     }
 
     /** The client's side of one request: the reply once it came. */
-    static final class Answer implements Completion {
+    public static final class Answer implements Completion {
         private Reply reply;
         private Throwable failure;
         private int calls;
@@ -159,16 +159,16 @@ public final class RouteFixture {
             text = r == null ? null : RouteFixture.text(r);
         }
 
-        boolean answered() {
+        public boolean answered() {
             return calls > 0;
         }
 
         /** How many times the route answered: exactly once is the contract. */
-        int calls() {
+        public int calls() {
             return calls;
         }
 
-        String text() {
+        public String text() {
             if (failure != null) {
                 throw new AssertionError("a route answered with an exception", failure);
             }
