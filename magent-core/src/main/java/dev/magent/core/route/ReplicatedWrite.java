@@ -10,6 +10,7 @@ import dev.magent.core.backend.Completion;
 
 import dev.magent.protocol.Command;
 import dev.magent.protocol.DeleteCommand;
+import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.StorageCommand;
 import dev.magent.protocol.TouchCommand;
@@ -17,7 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * set, add, replace, append, prepend, delete, touch (mcrouter's AllInitialRoute): every copy of the key
+ * set, add, replace, append, prepend, delete, touch, and meta's ms and md (mcrouter's AllInitialRoute): every copy of the key
  * gets the command at once; the client gets the main's reply, or, when the main is down or its request
  * fails, the reply of the first copy after it that answered (the {@link Failover} order). A copy's failed
  * write is hinted, and counted in {@code backup_write_errors} when an earlier copy answered the client.
@@ -81,6 +82,9 @@ final class ReplicatedWrite extends WriteLeg {
 
     /** Another copy's own command: a value is retained once more, records without one are shared. */
     static Command copyOf(Command c) {
+        if (c instanceof MetaCommand m) {
+            return m.retain(); // ms: the same command, its value retained for this copy's trip
+        }
         if (c instanceof StorageCommand s) {
             return new StorageCommand(s.verb(), s.key(), s.flags(), s.exptime(), s.casUnique(),
                     s.value().retainedDuplicate(), false);

@@ -9,7 +9,6 @@ import dev.magent.core.backend.LoopContext;
 
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
-import dev.magent.protocol.MetaCommand;
 import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Verb;
 import io.netty.util.ReferenceCountUtil;
@@ -19,15 +18,14 @@ import io.netty.util.ReferenceCountUtil;
  * docs/semantics.md live in the routes, one policy each: {@link ReplicatedWrite} (set, add, replace,
  * append, prepend, delete, touch), {@link ReadRoute} and {@link MultiGet} (get, gets, gat, gats, with
  * {@link Failover} and {@link ReadRepair}), {@link CasRoute}, {@link ArithmeticRoute} (incr, decr) and
- * {@link BroadcastRoute} (flush_all). One router per event loop; every reply goes to the sink on that loop
+ * {@link BroadcastRoute} (flush_all), and {@link MetaRoutes} composing the same rules for the meta
+ * protocol. One router per event loop; every reply goes to the sink on that loop
  * (errors are {@link ErrorReply} values, never exceptions) and is owned by the receiver.
  */
 public final class Router {
     private final LoopContext loop;
     private final Backends backends;
     private final RouteContext ctx;
-    /** The meta protocol's commands (mg, ms, md, ma, mn): main and first backup pool only, for now. */
-    private final MetaRoutes meta;
     /** By {@link Verb#ordinal()}; null for verbs that are not routed (the client handler answers them). */
     private final Route[] routes = new Route[Verb.values().length];
 
@@ -54,7 +52,10 @@ public final class Router {
         routes[Verb.INCR.ordinal()] = arithmetic;
         routes[Verb.DECR.ordinal()] = arithmetic;
         routes[Verb.FLUSH_ALL.ordinal()] = new BroadcastRoute(ctx);
-        this.meta = new MetaRoutes(this, stats);
+        Route meta = new MetaRoutes(ctx);
+        for (Verb v : new Verb[] {Verb.MG, Verb.MS, Verb.MD, Verb.MA, Verb.MN, Verb.ME}) {
+            routes[v.ordinal()] = meta;
+        }
     }
 
     /** Takes a new configuration's cluster; on this router's loop only. */
@@ -95,10 +96,6 @@ public final class Router {
             ctx.laterWrites().routed(command);
         }
         fence(command);
-        if (command instanceof MetaCommand m) {
-            meta.route(m, ctx.cluster(), ctx.readRepair(), sink);
-            return;
-        }
         Route route = routes[command.verb().ordinal()];
         if (route == null) {
             ReferenceCountUtil.release(command);
@@ -123,15 +120,10 @@ public final class Router {
     }
 
     /**
-     * Sends to one server as a client request would go: gated by its health and hints (for the meta
-     * routes, and the admin commands and stats sent to every server). Takes ownership.
+     * Sends to one server as a client request would go: gated by its health and hints (for the admin
+     * commands and stats sent to every server). Takes ownership.
      */
     void send(BackendServer server, Command command, Completion completion) {
         ctx.send(server, command, completion);
-    }
-
-    /** See {@link ReadRepair#exptimeForRemainingTtl}. */
-    static long exptimeForRemainingTtl(long remainingTtl) {
-        return ReadRepair.exptimeForRemainingTtl(remainingTtl);
     }
 }

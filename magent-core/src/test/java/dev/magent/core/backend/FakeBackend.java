@@ -33,7 +33,8 @@ import java.util.Map;
 /**
  * A fake memcached server behind the send contract, for route unit tests: by default a small in-memory
  * memcached (get/gets/gat/gats, the storage verbs, cas, incr/decr, delete, touch, flush_all, mg with
- * v f t c, md with C), answering at once; a test can script the next replies, make requests fail (timeout,
+ * v f t c, md with C, and the meta commands' common flags: {@link FakeMeta}), answering at once; a test
+ * can script the next replies, make requests fail (timeout,
  * connection, ...) or hold them until it releases them, and reads what was sent in {@link #sent()}.
  * Not a real server: it exists for the faults and orderings a real one cannot be made to produce on cue.
  */
@@ -233,6 +234,8 @@ public final class FakeBackend implements Backend {
             }
             items.clear();
             return StatusReply.OK;
+        } else if (c instanceof MetaCommand m) {
+            return FakeMeta.apply(items, this::nextCas, m);
         } else if (c instanceof MetaGetCommand m) {
             Item i = items.get(Keys.toString(m.key()));
             if (i == null) {
@@ -251,18 +254,6 @@ public final class FakeBackend implements Backend {
                 flags.add("c" + i.cas());
             }
             return new MetaReply("VA", flags, buf(i.value()));
-        } else if (c instanceof MetaCommand m && m.verb() == Verb.MD) {
-            // md <key> [b] [C<cas>]: what the verify's conditional delete needs
-            String key = Keys.toString(m.routingKey());
-            Item i = items.get(key);
-            if (i == null) {
-                return new MetaReply("NF", List.of(), null);
-            }
-            if (m.has('C') && Long.parseUnsignedLong(m.token('C')) != i.cas()) {
-                return new MetaReply("EX", List.of(), null);
-            }
-            items.remove(key);
-            return new MetaReply("HD", List.of(), null);
         }
         return ErrorReply.UNKNOWN_COMMAND;
     }
@@ -305,6 +296,10 @@ public final class FakeBackend implements Backend {
         return StatusReply.STORED;
     }
 
+    private long nextCas() {
+        return ++casCounter;
+    }
+
     private static io.netty.buffer.ByteBuf buf(String s) {
         return Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII);
     }
@@ -332,10 +327,10 @@ public final class FakeBackend implements Backend {
             return "touch " + Keys.toString(t.key()) + " " + t.exptime() + (t.noreply() ? " noreply" : "");
         } else if (c instanceof FlushAllCommand f) {
             return "flush_all" + (f.delay() >= 0 ? " " + f.delay() : "") + (f.noreply() ? " noreply" : "");
+        } else if (c instanceof MetaCommand m) {
+            return FakeMeta.describe(m);
         } else if (c instanceof MetaGetCommand m) {
             return "mg " + Keys.toString(m.key()) + " " + String.join(" ", m.flags());
-        } else if (c instanceof MetaCommand m) {
-            return m.verb().wireName() + " " + Keys.toString(m.key()) + " " + String.join(" ", m.flags());
         }
         return c.verb().wireName();
     }
