@@ -38,8 +38,9 @@ import java.util.Objects;
  * Requests that need no cache (noop, quit, unknown opcodes, malformed requests) are answered here, in their
  * place in the order.
  *
- * <p>What the text model cannot say is done with extra commands: a successful store, incr/decr or touch
- * answers with the item's cas, read with a {@code gets} sent right behind the write (the same connection
+ * <p>A store becomes the meta {@code ms}, whose reply carries the new item's cas and which takes a cas for
+ * append and prepend too. What the text model cannot say is done with extra commands: a successful
+ * incr/decr or touch answers with the item's cas, read with a {@code gets} sent right behind the write (the same connection
  * to the same server keeps them in order); incr/decr with an initial value is followed by an {@code add}
  * of that value, which stores only when the incr missed; a delete with a cas reads the item's cas first.
  * Keys the text protocol cannot carry (spaces, control bytes) are refused with {@code EINVAL}.
@@ -340,13 +341,10 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                     if (key != null) {
                         int flags = extras.getInt(extras.readerIndex());
                         long exptime = exptime(extras.getInt(extras.readerIndex() + 4));
-                        Verb verb = op == SET || op == SETQ ? Verb.SET : op == ADD || op == ADDQ ? Verb.ADD : Verb.REPLACE;
-                        long cas = 0;
-                        if (r.cas() != 0 && verb != Verb.ADD) {
-                            verb = Verb.CAS; // memcached compares a non-zero cas on set and replace
-                            cas = r.cas();
-                        }
-                        store(r, new StorageCommand(verb, key, flags, exptime, cas, body.retain(), false));
+                        char mode = op == SET || op == SETQ ? 'S' : op == ADD || op == ADDQ ? 'E' : 'R';
+                        // memcached compares a non-zero cas on set and replace; add ignores it
+                        long cas = mode == 'E' ? 0 : r.cas();
+                        store(r, key, mode, "F" + Integer.toUnsignedString(flags), "T" + exptime, cas, body.retain());
                     }
                 }
             }
@@ -356,8 +354,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 } else {
                     byte[] key = key(r);
                     if (key != null) {
-                        Verb verb = op == APPEND || op == APPENDQ ? Verb.APPEND : Verb.PREPEND;
-                        store(r, new StorageCommand(verb, key, 0, 0, 0, body.retain(), false));
+                        // with a cas: memcached's check for append and prepend, EXISTS when it differs
+                        store(r, key, op == APPEND || op == APPENDQ ? 'A' : 'P', null, null, r.cas(), body.retain());
                     }
                 }
             }
@@ -465,14 +463,26 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
         return key;
     }
 
-    private void store(BinaryMemcacheRequest r, StorageCommand command) {
-        Pending p = new Pending(r, Kind.STORE, command.key());
-        if (p.quiet) {
-            forward(p, command);
-        } else {
-            // the response carries the new item's cas, which only a gets right behind the write can read
-            forward(p, command, new RetrievalCommand(Verb.GETS, List.of(command.key()), 0));
+    /**
+     * A binary store as the meta command that says all of it: {@code ms <key> <len> c M<mode> [F T] [C<cas>]}.
+     * {@code c} returns the new item's cas, which the response carries (text's {@code STORED} has none, so
+     * a {@code gets} had to follow the write); {@code C} carries the header's cas. The route is the meta
+     * {@code ms}'s: every copy, or with a cas the copy that serves the key's reads first.
+     */
+    private void store(BinaryMemcacheRequest r, byte[] key, char mode, String flags, String exptime, long cas,
+                       ByteBuf value) {
+        List<String> meta = new ArrayList<>(5);
+        meta.add("c");
+        meta.add("M" + mode);
+        if (flags != null) {
+            meta.add(flags);
+            meta.add(exptime);
         }
+        if (cas != 0) {
+            meta.add("C" + Long.toUnsignedString(cas));
+        }
+        Pending p = new Pending(r, Kind.STORE, key);
+        forward(p, new MetaCommand(Verb.MS, key, key, meta, value));
     }
 
     /** incr/decr extras: delta (8 bytes), initial value (8), expiration (4). */
@@ -684,13 +694,7 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                     p.done(error(p, rs[0]));
                 }
             }
-            case STORE -> {
-                if (rs[0] == StatusReply.STORED) {
-                    p.done(ok(p, casOf(rs.length > 1 ? rs[1] : null)));
-                } else {
-                    p.done(storeFailure(p, rs[0]));
-                }
-            }
+            case STORE -> p.done(storeResponse(p, rs[0]));
             case DELETE -> p.done(rs[0] == StatusReply.DELETED ? ok(p, 0) : deleteFailure(p, rs[0]));
             case DELETE_CAS -> {
                 if (rs.length == 1) {
@@ -768,6 +772,20 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             return cas == Value.NO_CAS ? 0 : cas;
         }
         return 0;
+    }
+
+    /** ms's answer: HD with the new cas, NS (not stored), EX (the cas differs), NF (no item for the cas). */
+    private Object storeResponse(Pending p, Reply reply) {
+        if (!(reply instanceof MetaReply m)) {
+            return storeFailure(p, reply);
+        }
+        return switch (m.code()) {
+            case "HD" -> ok(p, m.flag('c') == null ? 0 : Long.parseUnsignedLong(m.flag('c')));
+            case "NS" -> storeFailure(p, StatusReply.NOT_STORED);
+            case "EX" -> storeFailure(p, StatusReply.EXISTS);
+            case "NF" -> storeFailure(p, StatusReply.NOT_FOUND);
+            default -> error(p, reply);
+        };
     }
 
     private Object storeFailure(Pending p, Reply reply) {

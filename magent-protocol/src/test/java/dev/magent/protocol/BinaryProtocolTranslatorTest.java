@@ -268,12 +268,12 @@ class BinaryProtocolTranslatorTest {
     @Test
     void aRunOfQuietGetsGoesAsOneGetsButNeverPastAnotherCommand() {
         Supplier<ScriptedServer> server = () -> withItem()
-                .on("SET k flags=5 exp=0 [w]", StatusReply.STORED)
+                .on("MS k [c, MS, F5, T0] [w]", hd(5))
                 .on("GETS a", () -> values(value("a", 1, "x", 2)));
         Session s = run(server, req(0x0d, "a"), req(0x0d, "k"), req(0x11, "k", FLAGS_5, "w", 0), req(0x0d, "k"),
                 req(0x09, "nokey"), req(0x0a));
         // the set goes after the gets read before it and before the ones read after it
-        assertEquals(List.of("GETS a,k", "SET k flags=5 exp=0 [w]", "GETS k,nokey", "VERSION"), s.commands());
+        assertEquals(List.of("GETS a,k", "MS k [c, MS, F5, T0] [w]", "GETS k,nokey", "VERSION"), s.commands());
         assertEquals(List.of("op=0d status=0 cas=2 extras=00000001 key=a value=x",
                 "op=0d status=0 cas=4 extras=00000005 key=k value=v",
                 "op=0d status=0 cas=4 extras=00000005 key=k value=v", "op=0a status=0"), s.responses());
@@ -342,24 +342,23 @@ class BinaryProtocolTranslatorTest {
     // -------------------------------------------------------------------------------------------------- stores
 
     @Test
-    void setAnswersWithTheCasThatAGetsBehindItRead() {
+    void aSetIsAnMsThatReturnsTheNewCasWithoutAGetsBehindIt() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
-                .on("SET k flags=5 exp=0 [v]", StatusReply.STORED)
-                .on("GETS k", () -> values(value("k", 5, "v", 7)));
+                .on("MS k [c, MS, F5, T0] [v]", hd(7));
         Session s = run(server, req(0x01, "k", FLAGS_5, "v", 0));
-        assertEquals(List.of("SET k flags=5 exp=0 [v]", "GETS k"), s.commands());
+        assertEquals(List.of("MS k [c, MS, F5, T0] [v]"), s.commands());
         assertEquals(List.of("op=01 status=0 cas=7"), s.responses());
     }
 
     @Test
     void quietStoresSayNothingOnSuccessAndSendNoGets() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
-                .on("SET k flags=5 exp=0 [v]", StatusReply.STORED)
-                .on("ADD k flags=5 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("APPEND k flags=0 exp=0 [w]", StatusReply.STORED);
+                .on("MS k [c, MS, F5, T0] [v]", hd(1))
+                .on("MS k [c, ME, F5, T0] [v]", meta("NS"))
+                .on("MS k [c, MA] [w]", hd(2));
         Session s = run(server, req(0x11, "k", FLAGS_5, "v", 0), req(0x12, "k", FLAGS_5, "v", 0),
                 req(0x19, "k", new byte[0], "w", 0), req(0x0a));
-        assertEquals(List.of("SET k flags=5 exp=0 [v]", "ADD k flags=5 exp=0 [v]", "APPEND k flags=0 exp=0 [w]",
+        assertEquals(List.of("MS k [c, MS, F5, T0] [v]", "MS k [c, ME, F5, T0] [v]", "MS k [c, MA] [w]",
                 "VERSION"), s.commands());
         assertEquals(List.of("op=12 status=2 value=Data exists for key.", "op=0a status=0"), s.responses());
     }
@@ -367,13 +366,13 @@ class BinaryProtocolTranslatorTest {
     @Test
     void aSetOrReplaceWithACasIsACasAndAnswersWithTheNewCas() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
-                .on("CAS k flags=5 exp=0 cas=9 [v]", StatusReply.STORED)
-                .on("ADD k flags=5 exp=0 [v]", StatusReply.STORED) // add ignores the cas, as memcached does
-                .on("GETS k", () -> values(value("k", 5, "v", 10)));
+                .on("MS k [c, MS, F5, T0, C9] [v]", hd(10))
+                .on("MS k [c, MR, F5, T0, C9] [v]", hd(10))
+                .on("MS k [c, ME, F5, T0] [v]", hd(10)); // add ignores the cas, as memcached does
         Session s = run(server, req(0x01, "k", FLAGS_5, "v", 9), req(0x03, "k", FLAGS_5, "v", 9),
                 req(0x02, "k", FLAGS_5, "v", 9));
-        assertEquals(List.of("CAS k flags=5 exp=0 cas=9 [v]", "GETS k", "CAS k flags=5 exp=0 cas=9 [v]", "GETS k",
-                "ADD k flags=5 exp=0 [v]", "GETS k"), s.commands());
+        assertEquals(List.of("MS k [c, MS, F5, T0, C9] [v]", "MS k [c, MR, F5, T0, C9] [v]",
+                "MS k [c, ME, F5, T0] [v]"), s.commands());
         assertEquals(List.of("op=01 status=0 cas=10", "op=03 status=0 cas=10", "op=02 status=0 cas=10"),
                 s.responses());
     }
@@ -381,13 +380,13 @@ class BinaryProtocolTranslatorTest {
     @Test
     void expirationsBeyondTheTextProtocolsRangeBecomeTheLatestItCanSay() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
-                .on("SET k flags=0 exp=2147483647 [v]", StatusReply.STORED)
+                .on("MS k [c, MS, F0, T2147483647] [v]", hd(1))
                 .on("GATS exp=2147483647 k", ValuesReply.EMPTY)
                 .on("INCR n 1", new NumberReply(2))
                 .on("ADD n flags=0 exp=2147483647 [0]", StatusReply.NOT_STORED);
         Session s = run(server, req(0x11, "k", ints(0, 0x80000000), "v", 0), req(0x1e, "k", ints(-2), "", 0),
                 req(0x15, "n", delta(1, 0, -2), "", 0), req(0x0a));
-        assertEquals(List.of("SET k flags=0 exp=2147483647 [v]", "GATS exp=2147483647 k", "INCR n 1",
+        assertEquals(List.of("MS k [c, MS, F0, T2147483647] [v]", "GATS exp=2147483647 k", "INCR n 1",
                 "ADD n flags=0 exp=2147483647 [0]", "VERSION"), s.commands());
         assertEquals(List.of("op=0a status=0"), s.responses());
     }
@@ -395,10 +394,10 @@ class BinaryProtocolTranslatorTest {
     @Test
     void everyQuietStoreReportsItsFailure() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
-                .on("CAS k flags=5 exp=0 cas=9 [v]", StatusReply.EXISTS)
-                .on("REPLACE k flags=5 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("PREPEND k flags=0 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("APPEND k flags=0 exp=0 [v]", StatusReply.NOT_STORED)
+                .on("MS k [c, MS, F5, T0, C9] [v]", meta("EX"))
+                .on("MS k [c, MR, F5, T0] [v]", meta("NS"))
+                .on("MS k [c, MP] [v]", meta("NS"))
+                .on("MS k [c, MA] [v]", meta("NS"))
                 .on("DECR n 1", StatusReply.NOT_FOUND);
         Session s = run(server, req(0x11, "k", FLAGS_5, "v", 9), req(0x13, "k", FLAGS_5, "v", 0),
                 req(0x1a, "k", new byte[0], "v", 0), req(0x19, "k", new byte[0], "v", 0),
@@ -411,23 +410,28 @@ class BinaryProtocolTranslatorTest {
     @Test
     void eachVerbThatDidNotStoreGetsMemcachedsStatus() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
-                .on("ADD k flags=5 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("REPLACE k flags=5 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("APPEND k flags=0 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("PREPEND k flags=0 exp=0 [v]", StatusReply.NOT_STORED)
-                .on("CAS k flags=5 exp=0 cas=9 [v]", StatusReply.EXISTS)
-                .on("CAS k flags=5 exp=300 cas=9 [v]", StatusReply.NOT_FOUND)
-                .on("GETS k", ValuesReply.EMPTY);
+                .on("MS k [c, ME, F5, T0] [v]", meta("NS"))
+                .on("MS k [c, MR, F5, T0] [v]", meta("NS"))
+                .on("MS k [c, MA] [v]", meta("NS"))
+                .on("MS k [c, MP] [v]", meta("NS"))
+                .on("MS k [c, MS, F5, T0, C9] [v]", meta("EX"))
+                .on("MS k [c, MR, F5, T300, C9] [v]", meta("NF"))
+                .on("MS k [c, MA, C9] [v]", meta("EX"))
+                .on("MS k [c, MP, C9] [v]", meta("NS"));
         Session s = run(server, req(0x02, "k", FLAGS_5, "v", 0), req(0x03, "k", FLAGS_5, "v", 0),
                 req(0x0e, "k", new byte[0], "v", 0), req(0x0f, "k", new byte[0], "v", 0),
-                req(0x01, "k", FLAGS_5, "v", 9), req(0x03, "k", new byte[] {0, 0, 0, 5, 0, 0, 1, 44}, "v", 9));
+                req(0x01, "k", FLAGS_5, "v", 9), req(0x03, "k", new byte[] {0, 0, 0, 5, 0, 0, 1, 44}, "v", 9),
+                req(0x0e, "k", new byte[0], "v", 9), req(0x0f, "k", new byte[0], "v", 9));
         assertEquals(List.of(
                 "op=02 status=2 value=Data exists for key.",
                 "op=03 status=1 value=Not found",
                 "op=0e status=5 value=Not stored.",
                 "op=0f status=5 value=Not stored.",
                 "op=01 status=2 value=Data exists for key.",
-                "op=03 status=1 value=Not found"), s.responses());
+                "op=03 status=1 value=Not found",
+                // append and prepend honour a cas as memcached does: EXISTS when it differs, NOT_STORED when the key is gone
+                "op=0e status=2 value=Data exists for key.",
+                "op=0f status=5 value=Not stored."), s.responses());
     }
 
     @Test
@@ -657,7 +661,7 @@ class BinaryProtocolTranslatorTest {
     void serverErrorsMapToBinaryStatuses() {
         Supplier<ScriptedServer> server = () -> new ScriptedServer()
                 .on("GETS k", ErrorReply.server("no server could answer"))
-                .on("SET k flags=5 exp=0 [v]", ErrorReply.OBJECT_TOO_LARGE)
+                .on("MS k [c, MS, F5, T0] [v]", ErrorReply.OBJECT_TOO_LARGE)
                 .on("DELETE k", ErrorReply.server("out of memory storing object"));
         Session s = run(server, req(0x00, "k"), req(0x01, "k", FLAGS_5, "v", 0), req(0x04, "k"));
         assertEquals(List.of("op=00 status=84 value=no server could answer", "op=01 status=3 value=Too large.",
@@ -701,5 +705,14 @@ class BinaryProtocolTranslatorTest {
         ch.close();
         server.release(); // the replies arrive after the close: dropped and released, never written
         assertFalse(ch.finishAndReleaseAll());
+    }
+
+    /** ms's success, with the new item's cas ({@code c}). */
+    private static MetaReply hd(long cas) {
+        return new MetaReply("HD", List.of("c" + cas), null);
+    }
+
+    private static MetaReply meta(String code) {
+        return new MetaReply(code, List.of(), null);
     }
 }
