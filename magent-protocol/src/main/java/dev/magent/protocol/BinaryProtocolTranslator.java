@@ -43,7 +43,9 @@ import java.util.Objects;
  * incr/decr or touch answers with the item's cas, read with a {@code gets} sent right behind the write (the same connection
  * to the same server keeps them in order); incr/decr with an initial value is followed by an {@code add}
  * of that value, which stores only when the incr missed; a delete with a cas reads the item's cas first.
- * Keys the text protocol cannot carry (spaces, control bytes) are refused with {@code EINVAL}.
+ * A key the text protocol cannot carry (a space, an LF, a NUL) goes base64 in the equivalent meta command
+ * ({@code ms}, {@code mg}, {@code md} with {@code b}), as a meta client's would; only incr and decr of such a
+ * key are refused, with {@code EINVAL}.
  *
  * @see <a href="https://github.com/memcached/memcached/wiki/BinaryProtocolRevamped">memcached binary protocol</a>
  */
@@ -309,9 +311,11 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 if (extrasLength != 0 || keyLength == 0 || valueLength != 0) {
                     protocolError(r);
                 } else {
-                    byte[] key = key(r);
-                    if (key != null) {
-                        Pending p = new Pending(r, Kind.GET, key);
+                    byte[] key = ByteBufUtil.getBytes(r.key());
+                    Pending p = new Pending(r, Kind.GET, key);
+                    if (!textCarries(key)) {
+                        forward(p, meta(Verb.MG, key, "v", "f", "c"));
+                    } else {
                         if (p.quiet) {
                             batch(p);
                         } else {
@@ -324,47 +328,45 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 if (extrasLength != 4 || keyLength == 0) {
                     protocolError(r);
                 } else {
-                    byte[] key = key(r);
-                    if (key != null) {
-                        long exptime = exptime(extras.getInt(extras.readerIndex()));
-                        // touch answers with the item's flags and cas, which gats reads; gat goes to the backups too
-                        forward(new Pending(r, op == TOUCH ? Kind.TOUCH : Kind.GET, key),
-                                new RetrievalCommand(Verb.GATS, List.of(key), exptime));
-                    }
+                    byte[] key = ByteBufUtil.getBytes(r.key());
+                    long exptime = exptime(extras.getInt(extras.readerIndex()));
+                    // touch answers with the item's flags and cas, which gats reads; gat goes to the backups too
+                    Pending p = new Pending(r, op == TOUCH ? Kind.TOUCH : Kind.GET, key);
+                    forward(p, textCarries(key) ? new RetrievalCommand(Verb.GATS, List.of(key), exptime)
+                            : meta(Verb.MG, key, "T" + exptime, "v", "f", "c"));
                 }
             }
             case SET, SETQ, ADD, ADDQ, REPLACE, REPLACEQ -> {
                 if (extrasLength != 8 || keyLength == 0) {
                     protocolError(r);
                 } else {
-                    byte[] key = key(r);
-                    if (key != null) {
-                        int flags = extras.getInt(extras.readerIndex());
-                        long exptime = exptime(extras.getInt(extras.readerIndex() + 4));
-                        char mode = op == SET || op == SETQ ? 'S' : op == ADD || op == ADDQ ? 'E' : 'R';
-                        // memcached compares a non-zero cas on set and replace; add ignores it
-                        long cas = mode == 'E' ? 0 : r.cas();
-                        store(r, key, mode, "F" + Integer.toUnsignedString(flags), "T" + exptime, cas, body.retain());
-                    }
+                    byte[] key = ByteBufUtil.getBytes(r.key());
+                    int flags = extras.getInt(extras.readerIndex());
+                    long exptime = exptime(extras.getInt(extras.readerIndex() + 4));
+                    char mode = op == SET || op == SETQ ? 'S' : op == ADD || op == ADDQ ? 'E' : 'R';
+                    // memcached compares a non-zero cas on set and replace; add ignores it
+                    long cas = mode == 'E' ? 0 : r.cas();
+                    store(r, key, mode, "F" + Integer.toUnsignedString(flags), "T" + exptime, cas, body.retain());
                 }
             }
             case APPEND, APPENDQ, PREPEND, PREPENDQ -> {
                 if (extrasLength != 0 || keyLength == 0) {
                     protocolError(r);
                 } else {
-                    byte[] key = key(r);
-                    if (key != null) {
-                        // with a cas: memcached's check for append and prepend, EXISTS when it differs
-                        store(r, key, op == APPEND || op == APPENDQ ? 'A' : 'P', null, null, r.cas(), body.retain());
-                    }
+                    // with a cas: memcached's check for append and prepend, EXISTS when it differs
+                    store(r, ByteBufUtil.getBytes(r.key()), op == APPEND || op == APPENDQ ? 'A' : 'P', null, null,
+                            r.cas(), body.retain());
                 }
             }
             case DELETE, DELETEQ -> {
                 if (extrasLength != 0 || keyLength == 0 || valueLength != 0) {
                     protocolError(r);
                 } else {
-                    byte[] key = key(r);
-                    if (key != null) {
+                    byte[] key = ByteBufUtil.getBytes(r.key());
+                    if (!textCarries(key)) {
+                        forward(new Pending(r, Kind.DELETE, key), r.cas() == 0 ? meta(Verb.MD, key)
+                                : meta(Verb.MD, key, "C" + Long.toUnsignedString(r.cas())));
+                    } else {
                         if (r.cas() == 0) {
                             forward(new Pending(r, Kind.DELETE, key), new DeleteCommand(key, false));
                         } else {
@@ -469,6 +471,23 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
      * a {@code gets} had to follow the write); {@code C} carries the header's cas. The route is the meta
      * {@code ms}'s: every copy, or with a cas the copy that serves the key's reads first.
      */
+    /** Whether a text command can carry the key (else it goes base64 in a meta command, as memcached stores it). */
+    private boolean textCarries(byte[] key) {
+        return Wire.validKey(key, limits.maxKeyLength());
+    }
+
+    private static byte[] base64(byte[] key) {
+        return java.util.Base64.getEncoder().encode(key);
+    }
+
+    /** A meta command for a key text cannot carry: {@code <verb> <base64 key> b <flag>*}. */
+    private static MetaCommand meta(Verb verb, byte[] key, String... flags) {
+        List<String> all = new ArrayList<>(flags.length + 1);
+        all.add("b");
+        all.addAll(List.of(flags));
+        return new MetaCommand(verb, base64(key), key, all, null);
+    }
+
     private void store(BinaryMemcacheRequest r, byte[] key, char mode, String flags, String exptime, long cas,
                        ByteBuf value) {
         List<String> meta = new ArrayList<>(5);
@@ -482,7 +501,12 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             meta.add("C" + Long.toUnsignedString(cas));
         }
         Pending p = new Pending(r, Kind.STORE, key);
-        forward(p, new MetaCommand(Verb.MS, key, key, meta, value));
+        if (textCarries(key)) {
+            forward(p, new MetaCommand(Verb.MS, key, key, meta, value));
+        } else {
+            meta.add(0, "b");
+            forward(p, new MetaCommand(Verb.MS, base64(key), key, meta, value));
+        }
     }
 
     /** incr/decr extras: delta (8 bytes), initial value (8), expiration (4). */
@@ -686,7 +710,12 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
             }
             case FLUSH -> p.done(rs[0] == StatusReply.OK ? ok(p, 0) : error(p, rs[0]));
             case GET, TOUCH -> {
-                if (rs[0] instanceof ValuesReply values && !values.values().isEmpty()) {
+                if (rs[0] instanceof MetaReply m && m.code().equals("VA") && m.data() != null) {
+                    p.done(hit(p, new Value(p.key, (int) Long.parseLong(m.flag('f')), m.data(),
+                            Long.parseUnsignedLong(m.flag('c')))));
+                } else if (rs[0] instanceof MetaReply m && m.code().equals("EN")) {
+                    p.done(p.quiet ? null : miss(p));
+                } else if (rs[0] instanceof ValuesReply values && !values.values().isEmpty()) {
                     p.done(hit(p, values.values().get(0)));
                 } else if (rs[0] instanceof ValuesReply) {
                     p.done(p.quiet ? null : miss(p));
@@ -695,7 +724,8 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
                 }
             }
             case STORE -> p.done(storeResponse(p, rs[0]));
-            case DELETE -> p.done(rs[0] == StatusReply.DELETED ? ok(p, 0) : deleteFailure(p, rs[0]));
+            case DELETE -> p.done(rs[0] == StatusReply.DELETED || rs[0] instanceof MetaReply m && m.code().equals("HD")
+                    ? ok(p, 0) : deleteFailure(p, rs[0]));
             case DELETE_CAS -> {
                 if (rs.length == 1) {
                     if (rs[0] instanceof ValuesReply values && !values.values().isEmpty()) {
@@ -807,7 +837,11 @@ public final class BinaryProtocolTranslator extends ChannelDuplexHandler {
     }
 
     private Object deleteFailure(Pending p, Reply reply) {
-        return reply == StatusReply.NOT_FOUND ? response(p, KEY_ENOENT, "Not found", 0) : error(p, reply);
+        if (reply instanceof MetaReply m && m.code().equals("EX")) {
+            return response(p, KEY_EEXISTS, "Data exists for key.", 0); // md with a cas that differs
+        }
+        boolean notFound = reply == StatusReply.NOT_FOUND || reply instanceof MetaReply m && m.code().equals("NF");
+        return notFound ? response(p, KEY_ENOENT, "Not found", 0) : error(p, reply);
     }
 
     /** A reply that is not the verb's expected outcome: memcached's binary status for the text error. */
