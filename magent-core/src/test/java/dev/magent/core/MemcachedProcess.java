@@ -102,6 +102,33 @@ public final class MemcachedProcess implements AutoCloseable {
     /** SIGSTOP: the server keeps its sockets but answers nothing. */
     public void pause() throws IOException, InterruptedException {
         signal("STOP");
+        // kill returns once the signal is sent; on a loaded machine memcached may still be running a moment
+        // later and answer the next request, which the test meant for a stopped server
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!stopped()) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("memcached " + process.pid() + " did not stop within 10 s of SIGSTOP");
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    /** Whether every thread of the process is stopped (state T in /proc), as after SIGSTOP. */
+    private boolean stopped() throws IOException {
+        Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+        try (var threads = Files.list(tasks)) {
+            for (Path t : (Iterable<Path>) threads::iterator) {
+                String stat = Files.readString(t.resolve("stat"));
+                // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'
+                char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                if (state != 'T' && state != 't') {
+                    return false;
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false; // a thread ended while we listed them: look again
+        }
+        return true;
     }
 
     /** SIGCONT. */
