@@ -59,6 +59,8 @@
 #   --out=DIR           where the raw outputs go (default: a new temp dir, printed at the end)
 # MAGENT_ARGS adds flags to both magent targets (e.g. MAGENT_ARGS="-i 2" to compare pool sizes).
 # BASELINE_BACKUP=1 gives the baseline target the backup too (before/after of magent+backup in one run).
+# CURRENT_ARGS adds flags to every target but the baseline (e.g. CURRENT_ARGS="--transport epoll", which an
+# older jar would refuse, to compare the two builds on one transport).
 # BASELINE_JAVA_OPTS gives the baseline target JVM options of its own (the same jar twice, with and
 # without a -D setting, compares that setting in one run).
 # MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
@@ -278,6 +280,8 @@ start_magent() { # name port [backup port]
   [[ -n ${3:-} ]] && args+=(-b "127.0.0.1:$3")
   # shellcheck disable=SC2206 # MAGENT_ARGS is a list of flags, split on purpose
   [[ -n ${MAGENT_ARGS:-} ]] && args+=($MAGENT_ARGS)
+  # shellcheck disable=SC2206
+  [[ $1 != baseline && -n ${CURRENT_ARGS:-} ]] && args+=($CURRENT_ARGS)
   [[ $1 =~ ^magent-(io_uring|epoll|nio)-([0-9]+)t$ ]] &&
     args+=(--transport "${BASH_REMATCH[1]}" --io-threads "${BASH_REMATCH[2]}")
   # exec: bin/magent execs java, so this PID is the JVM's (for /proc/PID/status)
