@@ -1,7 +1,6 @@
 package dev.magent.bench;
 
 import dev.magent.core.Transport;
-
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;

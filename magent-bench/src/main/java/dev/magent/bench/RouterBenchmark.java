@@ -4,12 +4,10 @@ import dev.magent.core.ProxyConfig;
 import dev.magent.core.ProxyStats;
 import dev.magent.core.Role;
 import dev.magent.core.ServerAddress;
-
 import dev.magent.core.backend.Backend;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.route.Router;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.MetaGetCommand;

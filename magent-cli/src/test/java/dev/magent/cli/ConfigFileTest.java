@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
+import dev.magent.core.TlsSettings;
 import dev.magent.core.TransportChoice;
 import dev.magent.core.backend.BackendTls;
-import dev.magent.core.TlsSettings;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

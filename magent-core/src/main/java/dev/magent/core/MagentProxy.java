@@ -1,32 +1,30 @@
 package dev.magent.core;
 
+import dev.magent.core.admin.AdminServer;
 import dev.magent.core.backend.BackendPool;
-import dev.magent.core.backend.Backends;
-import dev.magent.core.frontend.ClientHandler;
-import dev.magent.core.frontend.ProtocolSniffer;
-import dev.magent.core.recovery.ResyncProgress;
-
 import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.Backends;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.LoopContext;
+import dev.magent.core.frontend.ClientHandler;
+import dev.magent.core.frontend.ProtocolSniffer;
 import dev.magent.core.frontend.ProxyRuntime;
 import dev.magent.core.recovery.HealthProber;
 import dev.magent.core.recovery.Rejoin;
+import dev.magent.core.recovery.ResyncProgress;
 import dev.magent.core.recovery.Verifier;
 import dev.magent.core.recovery.VerifyProgress;
 import dev.magent.core.route.Router;
-
-import dev.magent.core.admin.AdminServer;
-import io.netty.handler.ssl.SslContext;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;

@@ -1,7 +1,6 @@
 package dev.magent.core;
 
 import dev.magent.core.backend.BackendTls;
-
 import dev.magent.protocol.ProtocolLimits;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,7 +1,6 @@
 package dev.magent.core;
 
 import dev.magent.core.backend.BackendException;
-
 import dev.magent.protocol.Verb;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;

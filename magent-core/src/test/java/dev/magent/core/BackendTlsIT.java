@@ -1,12 +1,10 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
-import dev.magent.core.backend.BackendTls;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.BackendTls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,5 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
 import static dev.magent.core.ClusterObserver.mainIndexAmong;
 import static dev.magent.core.MemcachedProcess.await;
 import static dev.magent.core.ProxyFixture.client;
@@ -11,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.magent.core.FaultInjectingServer.Fault;
+import dev.magent.core.backend.BackendServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,10 +1,9 @@
 package dev.magent.core;
 
-import dev.magent.core.frontend.ClientHandler;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.frontend.ClientHandler;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

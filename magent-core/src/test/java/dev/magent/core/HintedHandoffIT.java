@@ -1,8 +1,5 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-import dev.magent.core.recovery.ResyncProgress;
-
 import static dev.magent.core.ClusterObserver.field;
 import static dev.magent.core.ClusterObserver.mainIndex;
 import static dev.magent.core.ClusterObserver.matrix;
@@ -15,6 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.recovery.ResyncProgress;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,7 +1,5 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
 import static dev.magent.core.MemcachedProcess.await;
 import static dev.magent.core.ProxyFixture.client;
 import static dev.magent.core.ProxyFixture.direct;
@@ -9,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

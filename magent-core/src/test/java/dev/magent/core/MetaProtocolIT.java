@@ -1,11 +1,10 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
 import static dev.magent.core.MemcachedProcess.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,7 +1,6 @@
 package dev.magent.core;
 
 import dev.magent.core.backend.BackendServer;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;

@@ -1,11 +1,10 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

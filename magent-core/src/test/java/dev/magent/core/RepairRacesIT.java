@@ -1,17 +1,14 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-import dev.magent.core.recovery.ResyncProgress;
-
 import static dev.magent.core.ClusterObserver.mg;
 import static dev.magent.core.MemcachedProcess.await;
 import static dev.magent.core.ProxyFixture.client;
 import static dev.magent.core.ProxyFixture.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.recovery.ResyncProgress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

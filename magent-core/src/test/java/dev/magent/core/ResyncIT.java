@@ -1,8 +1,5 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-import dev.magent.core.recovery.ResyncProgress;
-
 import static dev.magent.core.ClusterObserver.mainIndex;
 import static dev.magent.core.ClusterObserver.mg;
 import static dev.magent.core.MemcachedProcess.await;
@@ -13,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.recovery.ResyncProgress;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,8 +1,5 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-import dev.magent.core.recovery.ResyncProgress;
-
 import static dev.magent.core.ClusterObserver.mg;
 import static dev.magent.core.MemcachedProcess.await;
 import static dev.magent.core.ProxyFixture.client;
@@ -10,15 +7,17 @@ import static dev.magent.core.ProxyFixture.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.recovery.ResyncProgress;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Issue 12, cases 3 and 6 on real memcached 1.6.18 (docs/semantics.md, "Rejoin", "flush_all"): a delayed

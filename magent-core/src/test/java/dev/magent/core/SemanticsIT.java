@@ -1,13 +1,12 @@
 package dev.magent.core;
 
-import dev.magent.core.recovery.ResyncProgress;
-
 import static dev.magent.core.ProxyFixture.client;
 import static dev.magent.core.ProxyFixture.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.recovery.ResyncProgress;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,10 +1,9 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendServer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

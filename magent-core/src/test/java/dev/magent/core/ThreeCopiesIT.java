@@ -1,13 +1,12 @@
 package dev.magent.core;
 
-import dev.magent.core.backend.BackendServer;
-
 import static dev.magent.core.ClusterObserver.mainIndex;
 import static dev.magent.core.MemcachedProcess.await;
 import static dev.magent.core.ProxyFixture.client;
 import static dev.magent.core.ProxyFixture.direct;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.magent.core.backend.BackendServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

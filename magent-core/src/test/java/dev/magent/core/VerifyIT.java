@@ -1,7 +1,5 @@
 package dev.magent.core;
 
-import dev.magent.core.recovery.VerifyProgress;
-
 import static dev.magent.core.ClusterObserver.mainIndex;
 import static dev.magent.core.ClusterObserver.mg;
 import static dev.magent.core.MemcachedProcess.await;
@@ -12,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.recovery.VerifyProgress;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

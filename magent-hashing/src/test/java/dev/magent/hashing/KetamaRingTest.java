@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.hashing.KetamaReference.Tie;
 import dev.magent.hashing.KetamaRing.PointNaming;
 import dev.magent.hashing.KetamaRing.PointRules;
-import dev.magent.hashing.KetamaReference.Tie;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package dev.magent.core.admin;
 
-import dev.magent.core.backend.BackendServer;
 import dev.magent.core.Role;
+import dev.magent.core.backend.BackendServer;
 import java.util.ArrayList;
 import java.util.List;
 

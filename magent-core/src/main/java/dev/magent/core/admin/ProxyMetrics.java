@@ -4,10 +4,10 @@ import static dev.magent.core.admin.PrometheusText.Type.COUNTER;
 import static dev.magent.core.admin.PrometheusText.Type.GAUGE;
 import static dev.magent.core.admin.PrometheusText.Type.SUMMARY;
 
-import dev.magent.core.backend.BackendServer;
 import dev.magent.core.LatencyHistogram;
 import dev.magent.core.MagentProxy;
 import dev.magent.core.ProxyStats;
+import dev.magent.core.backend.BackendServer;
 import dev.magent.core.recovery.ResyncProgress;
 import dev.magent.core.recovery.VerifyProgress;
 import dev.magent.protocol.Verb;

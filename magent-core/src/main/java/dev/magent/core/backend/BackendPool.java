@@ -2,7 +2,6 @@ package dev.magent.core.backend;
 
 import dev.magent.core.ServerAddress;
 import dev.magent.core.Transport;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.MemcacheClientCodec;

@@ -7,7 +7,6 @@ import dev.magent.core.recovery.HealthProber;
 import dev.magent.core.recovery.HintLog;
 import dev.magent.core.recovery.ResyncProgress;
 import dev.magent.core.recovery.VerifyProgress;
-
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;

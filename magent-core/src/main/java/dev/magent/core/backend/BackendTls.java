@@ -1,7 +1,6 @@
 package dev.magent.core.backend;
 
 import dev.magent.core.ServerAddress;
-
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;

@@ -2,7 +2,6 @@ package dev.magent.core.backend;
 
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
-
 import dev.magent.hashing.Algorithm;
 import dev.magent.hashing.Ring;
 import dev.magent.hashing.Server;

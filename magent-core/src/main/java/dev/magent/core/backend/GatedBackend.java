@@ -1,7 +1,6 @@
 package dev.magent.core.backend;
 
 import dev.magent.core.recovery.HintLog;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.RetrievalCommand;
 import dev.magent.protocol.Verb;

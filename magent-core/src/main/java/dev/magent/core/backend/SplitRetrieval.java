@@ -1,7 +1,6 @@
 package dev.magent.core.backend;
 
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.Value;
 import dev.magent.protocol.ValuesReply;

@@ -1,11 +1,9 @@
 package dev.magent.core.frontend;
 
-import dev.magent.core.route.Broadcast;
-
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Completion;
+import dev.magent.core.route.Broadcast;
 import dev.magent.core.route.Router;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;

@@ -1,14 +1,12 @@
 package dev.magent.core.frontend;
 
+import dev.magent.core.ProxyConfig;
 import dev.magent.core.backend.Backend;
 import dev.magent.core.backend.BackendConnection;
 import dev.magent.core.backend.Completion;
-import dev.magent.core.route.StatsFanOut;
-
-import dev.magent.core.ProxyConfig;
 import dev.magent.core.backend.LoopContext;
 import dev.magent.core.route.Router;
-
+import dev.magent.core.route.StatsFanOut;
 import dev.magent.protocol.AdminCommand;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
@@ -23,14 +21,14 @@ import dev.magent.protocol.ValuesReply;
 import dev.magent.protocol.VerbosityCommand;
 import dev.magent.protocol.VersionCommand;
 import dev.magent.protocol.VersionReply;
-import io.netty.util.concurrent.Future;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import org.slf4j.Logger;

@@ -4,7 +4,6 @@ import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.route.KeyLeases;
 import dev.magent.core.route.Router;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;

@@ -1,20 +1,14 @@
 package dev.magent.core.frontend;
 
-import io.netty.util.concurrent.Future;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.ExecutionException;
-import dev.magent.core.recovery.ResyncProgress;
-
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ProxyStats;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.recovery.Rejoin;
+import dev.magent.core.recovery.ResyncProgress;
 import dev.magent.core.recovery.Verifier;
 import dev.magent.core.route.Router;
-
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.Stat;
@@ -22,12 +16,16 @@ import dev.magent.protocol.StatsReply;
 import dev.magent.protocol.StatusReply;
 import dev.magent.protocol.Verb;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** What every client connection shares: configuration, cluster, counters, and one router per event loop. */
 public final class ProxyRuntime {

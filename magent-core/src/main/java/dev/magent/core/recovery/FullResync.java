@@ -5,12 +5,12 @@ import dev.magent.core.backend.Cluster;
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.function.Function;
-import java.util.function.Predicate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,24 +1,22 @@
 package dev.magent.core.recovery;
 
 import dev.magent.core.ServerAddress;
-import dev.magent.core.backend.BackendPool;
-import dev.magent.core.backend.BackendTls;
-
 import dev.magent.core.Transport;
+import dev.magent.core.backend.BackendPool;
 import dev.magent.core.backend.BackendServer;
-
+import dev.magent.core.backend.BackendTls;
 import dev.magent.protocol.MemcacheClientCodec;
 import dev.magent.protocol.Stat;
 import dev.magent.protocol.StatsCommand;
 import dev.magent.protocol.StatsReply;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.handler.ssl.SslContext;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

@@ -1,12 +1,10 @@
 package dev.magent.core.recovery;
 
-import dev.magent.core.backend.WriteFences;
-import dev.magent.core.backend.PendingReply;
-
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Backends;
+import dev.magent.core.backend.PendingReply;
+import dev.magent.core.backend.WriteFences;
 import dev.magent.core.route.ReadRepair;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.MetaGetCommand;

@@ -4,15 +4,14 @@ import dev.magent.core.ProxyConfig;
 import dev.magent.core.Transport;
 import dev.magent.core.backend.BackendPool;
 import dev.magent.core.backend.BackendServer;
-import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Backends;
-
+import dev.magent.core.backend.Cluster;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.FlushAllCommand;
 import dev.magent.protocol.StatusReply;
-import io.netty.handler.ssl.SslContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.Iterator;

@@ -4,7 +4,6 @@ import dev.magent.core.backend.BackendException;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.ArithmeticCommand;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.NumberReply;

@@ -1,7 +1,6 @@
 package dev.magent.core.route;
 
 import dev.magent.core.backend.BackendServer;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.Reply;
 import java.util.List;

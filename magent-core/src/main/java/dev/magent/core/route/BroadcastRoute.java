@@ -1,9 +1,8 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.WriteFences;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Completion;
-
+import dev.magent.core.backend.WriteFences;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.FlushAllCommand;

@@ -2,7 +2,6 @@ package dev.magent.core.route;
 
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.MetaReply;

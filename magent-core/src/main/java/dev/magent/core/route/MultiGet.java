@@ -4,7 +4,6 @@ import dev.magent.core.backend.BackendException;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.RetrievalCommand;
 import dev.magent.protocol.Value;

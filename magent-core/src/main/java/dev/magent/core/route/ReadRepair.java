@@ -1,10 +1,9 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.WriteFences;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
-
+import dev.magent.core.backend.WriteFences;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.MetaReply;

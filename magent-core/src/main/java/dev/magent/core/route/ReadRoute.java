@@ -1,9 +1,7 @@
 package dev.magent.core.route;
 
 import dev.magent.core.backend.BackendServer;
-
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.RetrievalCommand;

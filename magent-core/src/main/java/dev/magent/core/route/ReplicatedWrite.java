@@ -1,13 +1,10 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.CommandKeys;
-
 import dev.magent.core.backend.BackendException;
 import dev.magent.core.backend.BackendServer;
-
 import dev.magent.core.backend.Cluster;
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.DeleteCommand;
 import dev.magent.protocol.MetaCommand;

@@ -1,7 +1,6 @@
 package dev.magent.core.route;
 
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.Command;
 
 /**

@@ -1,22 +1,20 @@
 package dev.magent.core.route;
 
-import dev.magent.core.ServerAddress;
-import dev.magent.core.backend.BackendException;
-
 import dev.magent.core.ProxyStats;
+import dev.magent.core.ServerAddress;
 import dev.magent.core.backend.Backend;
+import dev.magent.core.backend.BackendException;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Backends;
 import dev.magent.core.backend.Cluster;
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.GatedBackend;
-
-import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Command;
-import dev.magent.protocol.Verb;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Keys;
 import dev.magent.protocol.Reply;
+import dev.magent.protocol.Verb;
 import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 import java.util.concurrent.CompletionException;

@@ -4,12 +4,11 @@ import dev.magent.core.ProxyStats;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Backends;
 import dev.magent.core.backend.Cluster;
+import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.LoopContext;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
-import dev.magent.core.backend.CommandKeys;
 import dev.magent.protocol.Verb;
 import io.netty.util.ReferenceCountUtil;
 

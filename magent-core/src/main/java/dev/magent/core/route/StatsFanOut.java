@@ -3,10 +3,8 @@ package dev.magent.core.route;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
-
 import dev.magent.core.backend.Completion;
 import dev.magent.core.frontend.ProxyRuntime;
-
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.Stat;

@@ -3,7 +3,6 @@ package dev.magent.core.route;
 import dev.magent.core.backend.BackendException;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Completion;
-
 import dev.magent.protocol.Reply;
 
 /**

@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.magent.core.backend.BackendServer;
 import dev.magent.core.MagentProxy;
 import dev.magent.core.MemcachedProcess;
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.TextClient;
+import dev.magent.core.backend.BackendServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

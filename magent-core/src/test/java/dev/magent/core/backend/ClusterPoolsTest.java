@@ -1,15 +1,14 @@
 package dev.magent.core.backend;
 
-import dev.magent.core.ProxyConfig;
-import dev.magent.core.Role;
-import dev.magent.core.ServerAddress;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.ProxyConfig;
+import dev.magent.core.Role;
+import dev.magent.core.ServerAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,11 @@
 package dev.magent.core.backend;
 
-import dev.magent.core.ProxyConfig;
-import dev.magent.core.ServerAddress;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.ProxyConfig;
+import dev.magent.core.ServerAddress;
 import dev.magent.hashing.Algorithm;
 import dev.magent.hashing.Ring;
 import dev.magent.hashing.Server;

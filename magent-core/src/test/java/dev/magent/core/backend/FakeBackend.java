@@ -1,7 +1,6 @@
 package dev.magent.core.backend;
 
 import dev.magent.core.ServerAddress;
-
 import dev.magent.protocol.ArithmeticCommand;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.DeleteCommand;

@@ -1,7 +1,6 @@
 package dev.magent.core.backend;
 
 import dev.magent.core.backend.FakeBackend.Item;
-
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Keys;
 import dev.magent.protocol.MetaCommand;

@@ -1,14 +1,12 @@
 package dev.magent.core.backend;
 
-import dev.magent.core.route.RouteFixture;
-
-import dev.magent.core.Role;
-import dev.magent.core.ServerAddress;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.Role;
+import dev.magent.core.ServerAddress;
+import dev.magent.core.route.RouteFixture;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.MetaGetCommand;
 import dev.magent.protocol.Reply;

@@ -1,14 +1,12 @@
 package dev.magent.core.backend;
 
-import dev.magent.core.ServerAddress;
-import dev.magent.core.backend.BackendException;
-
-import dev.magent.core.backend.Completion;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.magent.core.ServerAddress;
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.Completion;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.Value;

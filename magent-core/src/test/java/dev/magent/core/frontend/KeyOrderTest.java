@@ -16,7 +16,6 @@ import dev.magent.core.backend.FakeBackend;
 import dev.magent.core.route.KeyLeases;
 import dev.magent.core.route.RouteFixture;
 import dev.magent.core.route.Router;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.ValuesReply;

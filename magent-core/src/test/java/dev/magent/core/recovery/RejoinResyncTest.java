@@ -1,13 +1,12 @@
 package dev.magent.core.recovery;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.magent.core.MemcachedProcess;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.FakeBackend;
 import dev.magent.core.route.RouteFixture;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.netty.channel.DefaultEventLoop;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

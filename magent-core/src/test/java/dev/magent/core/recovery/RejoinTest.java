@@ -1,14 +1,13 @@
 package dev.magent.core.recovery;
 
-import dev.magent.core.Transport;
-import dev.magent.core.backend.BackendException;
-import dev.magent.core.backend.BackendServer;
-import dev.magent.core.route.RouteFixture;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.Transport;
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.route.RouteFixture;
 import io.netty.channel.DefaultEventLoop;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -1,9 +1,8 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.BackendException;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.magent.core.backend.BackendException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,12 +1,11 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.BackendException;
-import dev.magent.core.backend.BackendServer;
-import dev.magent.core.backend.FakeBackend;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.BackendServer;
+import dev.magent.core.backend.FakeBackend;
 import dev.magent.protocol.ErrorReply;
 import org.junit.jupiter.api.Test;
 

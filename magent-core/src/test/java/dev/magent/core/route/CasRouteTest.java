@@ -1,10 +1,9 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.BackendException;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

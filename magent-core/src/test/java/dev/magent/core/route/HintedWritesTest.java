@@ -1,13 +1,11 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.BackendServer;
-
-import dev.magent.core.backend.BackendException;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.BackendServer;
 import org.junit.jupiter.api.Test;
 
 /** docs/semantics.md, "Rejoin": every write a copy misses is hinted; past the log's capacity it is taken out. */

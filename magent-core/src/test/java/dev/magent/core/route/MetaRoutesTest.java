@@ -1,11 +1,10 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.Completion;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.magent.core.backend.Completion;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.MetaReply;

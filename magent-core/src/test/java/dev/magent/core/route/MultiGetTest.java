@@ -1,11 +1,10 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.BackendException;
-import dev.magent.core.backend.FakeBackend;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.FakeBackend;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,13 +1,11 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.FakeBackend;
-
-import dev.magent.core.backend.BackendException;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.FakeBackend;
 import dev.magent.protocol.MetaReply;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;

@@ -1,13 +1,12 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.BackendException;
-import dev.magent.core.backend.FakeBackend;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.magent.core.backend.BackendException;
+import dev.magent.core.backend.FakeBackend;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.StatusReply;
 import java.util.List;

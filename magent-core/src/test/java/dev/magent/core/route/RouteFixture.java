@@ -1,16 +1,14 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.Completion;
-
 import dev.magent.core.ProxyConfig;
 import dev.magent.core.ProxyStats;
 import dev.magent.core.ServerAddress;
 import dev.magent.core.backend.BackendPool;
 import dev.magent.core.backend.BackendServer;
 import dev.magent.core.backend.Cluster;
+import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.FakeBackend;
 import dev.magent.core.backend.LoopContext;
-
 import dev.magent.protocol.Command;
 import dev.magent.protocol.CommandDecoder;
 import dev.magent.protocol.Reply;

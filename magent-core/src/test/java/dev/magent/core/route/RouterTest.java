@@ -1,9 +1,8 @@
 package dev.magent.core.route;
 
-import dev.magent.core.backend.FakeBackend;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.magent.core.backend.FakeBackend;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
