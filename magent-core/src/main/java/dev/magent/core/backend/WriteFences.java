@@ -18,14 +18,13 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class WriteFences {
     /** 65 536 stripes: at 50 000 writes a second a one-millisecond copy meets a stranger's write 0.08 % of the time. */
-    private static final int STRIPES = 1 << 16;
     /** memcached counts time in whole seconds: a deadline is fuzzy by about a second either way. */
     public static final long DEADLINE_MARGIN_MILLIS = 2000;
 
     /** memcached reads a time over 30 days as a unix time, not a delay. */
     private static final long MAX_RELATIVE_SECONDS = 60L * 60 * 24 * 30;
 
-    private final AtomicLongArray epochs = new AtomicLongArray(STRIPES);
+    private final AtomicLongArray epochs = new AtomicLongArray(KeyStripes.COUNT);
     private final AtomicLong flushes = new AtomicLong();
     /** flush_alls every server answered (or failed): the others are on their way, perhaps behind a copy's read. */
     private final AtomicLong flushesDone = new AtomicLong();
@@ -50,7 +49,7 @@ public final class WriteFences {
 
     /** A client write (of any verb) of this key was issued: copies that read it before are the past. */
     public void written(byte[] key) {
-        epochs.incrementAndGet(stripe(key));
+        epochs.incrementAndGet(KeyStripes.of(key));
     }
 
     /**
@@ -86,7 +85,7 @@ public final class WriteFences {
 
     /** Taken just before a copy sends its read. */
     public Fence before(byte[] key, long nowMillis) {
-        int s = stripe(key);
+        int s = KeyStripes.of(key);
         long done = flushesDone.get(); // before the issued count: a flush issued in between counts as on its way
         long issued = flushes.get();
         return new Fence(s, epochs.get(s), issued, issued != done, nowMillis);
@@ -103,14 +102,5 @@ public final class WriteFences {
         }
         long d = lastFlushDeadlineMillis;
         return d == 0 || d < f.readMillis() - DEADLINE_MARGIN_MILLIS || d > nowMillis + DEADLINE_MARGIN_MILLIS;
-    }
-
-    private static int stripe(byte[] key) {
-        int h = 1;
-        for (byte b : key) {
-            h = 31 * h + b;
-        }
-        h ^= h >>> 16;
-        return h & (STRIPES - 1);
     }
 }

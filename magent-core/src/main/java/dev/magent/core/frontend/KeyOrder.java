@@ -2,6 +2,7 @@ package dev.magent.core.frontend;
 
 import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
+import dev.magent.core.backend.KeyStripes;
 import dev.magent.core.route.KeyLeases;
 import dev.magent.core.route.Router;
 import dev.magent.protocol.Command;
@@ -69,7 +70,7 @@ final class KeyOrder {
         if (intent == Verb.Intent.WRITE) {
             byte[] key = CommandKeys.keyOf(command);
             if (key != null) {
-                int stripe = KeyLeases.stripe(key);
+                int stripe = KeyStripes.of(key);
                 int sender = leases.enter(stripe, home);
                 if (sender == home) {
                     try {
@@ -86,7 +87,7 @@ final class KeyOrder {
             byte[] key = command instanceof RetrievalCommand r
                     ? (r.keys().size() == 1 ? r.keys().get(0) : null) // several keys waited (mustWait)
                     : CommandKeys.keyOf(command);
-            int holder = key == null ? -1 : leases.holder(KeyLeases.stripe(key));
+            int holder = key == null ? -1 : leases.holder(KeyStripes.of(key));
             if (holder >= 0 && holder != home) {
                 handOff(holder, command, sink, -1);
                 return;

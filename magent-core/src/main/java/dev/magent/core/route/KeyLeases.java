@@ -1,5 +1,6 @@
 package dev.magent.core.route;
 
+import dev.magent.core.backend.KeyStripes;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -16,21 +17,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * rare). Not a lock: nobody waits, a loop that loses the race hands over instead.
  */
 public final class KeyLeases {
-    private static final int STRIPES = 1 << 16;
     /** Per stripe: the leasing loop in the high 32 bits, the mutations routing or in flight in the low 32. */
-    private final AtomicLongArray stripes = new AtomicLongArray(STRIPES);
-
-    /** The stripe of a key. */
-    public static int stripe(byte[] key) {
-        int h = 1;
-        for (byte b : key) {
-            h = 31 * h + b;
-        }
-        h ^= h >>> 16; // murmur3's finaliser: the mask keeps the low bits only
-        h *= 0x85ebca6b;
-        h ^= h >>> 13;
-        return h & (STRIPES - 1);
-    }
+    private final AtomicLongArray stripes = new AtomicLongArray(KeyStripes.COUNT);
 
     /**
      * One more mutation of the stripe, wanted by {@code loop}: returns the loop that must send it, {@code loop}

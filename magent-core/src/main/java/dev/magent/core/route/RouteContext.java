@@ -10,6 +10,7 @@ import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.GatedBackend;
+import dev.magent.core.backend.KeyStripes;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Keys;
@@ -78,7 +79,7 @@ final class RouteContext {
         if (l != null && command.verb().intent() == Verb.Intent.WRITE) {
             byte[] key = CommandKeys.keyOf(command);
             if (key != null) {
-                int stripe = KeyLeases.stripe(key);
+                int stripe = KeyStripes.of(key);
                 l.enter(stripe, loopIndex);
                 completion = completion instanceof WriteLeg leg ? leg.leased(l, stripe) : new Leased(completion, l, stripe);
             }

@@ -13,6 +13,7 @@ import dev.magent.core.backend.Backend;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.FakeBackend;
+import dev.magent.core.backend.KeyStripes;
 import dev.magent.core.route.KeyLeases;
 import dev.magent.core.route.RouteFixture;
 import dev.magent.core.route.Router;
@@ -158,7 +159,7 @@ class KeyOrderTest {
                 assertEquals(loops.main.value("k"), loops.backup.value("k"),
                         first + " / " + second + ", first from loop " + firstLoop);
                 assertEquals(0, a.elsewhere() + b.elsewhere(), "every hand-off answered");
-                assertEquals(-1, loops.owners.leases().holder(KeyLeases.stripe(K)), "the lease is free again");
+                assertEquals(-1, loops.owners.leases().holder(KeyStripes.of(K)), "the lease is free again");
             }
         }
     }
@@ -169,11 +170,11 @@ class KeyOrderTest {
         KeyOrder a = new KeyOrder(loops.owners, 0, () -> { });
         KeyOrder b = new KeyOrder(loops.owners, 1, () -> { });
         a.route(RouteFixture.parse("set k 0 0 1\nA"), new Answer());
-        assertEquals(0, loops.owners.leases().holder(KeyLeases.stripe(K)));
+        assertEquals(0, loops.owners.leases().holder(KeyStripes.of(K)));
         loops.wires[0][0].deliver();
-        assertEquals(0, loops.owners.leases().holder(KeyLeases.stripe(K)), "the backup has not answered");
+        assertEquals(0, loops.owners.leases().holder(KeyStripes.of(K)), "the backup has not answered");
         loops.wires[0][1].deliver();
-        assertEquals(-1, loops.owners.leases().holder(KeyLeases.stripe(K)));
+        assertEquals(-1, loops.owners.leases().holder(KeyStripes.of(K)));
         Answer rb = new Answer();
         b.route(RouteFixture.parse("set k 0 0 1\nB"), rb);
         assertEquals(0, b.elsewhere(), "routed on its own loop");
@@ -255,7 +256,7 @@ class KeyOrderTest {
     void stripesSpreadKeys() {
         java.util.Set<Integer> stripes = new java.util.HashSet<>();
         for (int i = 0; i < 1000; i++) {
-            stripes.add(KeyLeases.stripe(("key:" + i).getBytes(StandardCharsets.US_ASCII)));
+            stripes.add(KeyStripes.of(("key:" + i).getBytes(StandardCharsets.US_ASCII)));
         }
         assertTrue(stripes.size() > 980, stripes.size() + " stripes for 1000 keys");
     }
