@@ -107,6 +107,13 @@ final class CliOptions {
     @Parameter(names = "--transport")
     String transport = TransportChoice.AUTO.wireName();
 
+    /** Milliseconds between reads of the other proxies' suspicion records; 0 turns them off. */
+    @Parameter(names = "--suspect-poll")
+    int suspectPollMillis = 500;
+
+    @Parameter(names = "--proxy-id")
+    String proxyId;
+
     @Parameter(names = "--max-value-size")
     int maxValueSize = ProtocolLimits.DEFAULT.maxValueSize();
 
@@ -347,6 +354,7 @@ final class CliOptions {
         atLeast("--shutdown-grace", shutdownGraceSeconds, 0);
         atLeast("--io-threads", ioThreads, 0);
         atLeast("--max-value-size", maxValueSize, 1);
+        atLeast("--suspect-poll", suspectPollMillis, 0);
         TransportChoice transportChoice;
         try {
             transportChoice = TransportChoice.parse(transport);
@@ -380,6 +388,8 @@ final class CliOptions {
                     .shutdownGrace(Duration.ofSeconds(shutdownGraceSeconds))
                     .ioThreads(ioThreads)
                     .transport(transportChoice)
+                    .suspectPoll(Duration.ofMillis(suspectPollMillis))
+                    .proxyId(proxyId)
                     .admin(admin == null ? null : address("--admin", admin))
                     .tls(tlsSettings())
                     .backendTls(backendTlsSettings())

@@ -68,6 +68,9 @@ public final class Main {
               --io-threads N           event-loop threads, default 0 (one per core)
               --transport T            sockets: auto (default: io_uring where the kernel allows it,
                                        else epoll, else nio), io_uring, epoll or nio
+              --suspect-poll MS        how often the proxies' records of servers that missed writes
+                                       are read, default 500; 0 turns them off (docs/partitions.md)
+              --proxy-id ID            this proxy's id in those records, default host-pid-random
               --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
               --client-buffer-limit BYTES
                                        bytes one client may have waiting in the proxy (unread replies,

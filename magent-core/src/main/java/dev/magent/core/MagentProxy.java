@@ -11,6 +11,7 @@ import dev.magent.core.frontend.ProtocolSniffer;
 import dev.magent.core.frontend.ProxyRuntime;
 import dev.magent.core.recovery.HealthProber;
 import dev.magent.core.recovery.Rejoin;
+import dev.magent.core.recovery.SuspicionBoard;
 import dev.magent.core.recovery.ResyncProgress;
 import dev.magent.core.recovery.Verifier;
 import dev.magent.core.recovery.VerifyProgress;
@@ -106,6 +107,23 @@ public final class MagentProxy implements AutoCloseable {
         prober.setRecovery(rejoin);
         runtime.setRejoin(rejoin);
         this.verifier = new Verifier(cluster, contexts.get(0), contexts.get(0).loop(), transport, backendTls, config);
+        if (config.suspectPoll().isZero()) {
+            this.suspicions = null;
+            this.boardLoop = null;
+        } else {
+            String id = config.proxyId() != null ? config.proxyId() : generatedProxyId();
+            // pools of its own: its polls are not client requests, so they stay out of the servers' counts
+            this.boardLoop = new LoopContext(contexts.get(0).loop(), null);
+            boardLoop.replacePools(newPools(config, cluster, boardLoop, false));
+            this.suspicions = new SuspicionBoard(id, cluster, boardLoop, contexts.get(0).loop(),
+                    config.suspectPoll().toMillis(), config.requestTimeout().toMillis());
+            for (LoopContext ctx : contexts) {
+                runtime.routerFor(ctx.loop()).joinSuspicions(suspicions, ctx.loop());
+            }
+            runtime.setSuspicions(suspicions);
+            log.info("proxy id {}: servers that miss writes are recorded for the other proxies every {} ms",
+                    id, config.suspectPoll().toMillis());
+        }
         runtime.setVerifier(verifier);
         log.info("magent {} using {} transport ({}), {} event loops, {} connections per server per loop",
                 runtime.version(), transport.wireName(), selection.reason(), threads, perLoop);
@@ -139,6 +157,25 @@ public final class MagentProxy implements AutoCloseable {
 
     private final Rejoin rejoin;
     private final Verifier verifier;
+    /** Null when the records are off (--suspect-poll 0). */
+    private final SuspicionBoard suspicions;
+    private final LoopContext boardLoop;
+
+    /** The host name, pid and a random part: unique among a cluster's proxies without configuration. */
+    private static String generatedProxyId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "host";
+        }
+        host = host.replaceAll("[^A-Za-z0-9.-]", "");
+        if (host.length() > 32) {
+            host = host.substring(0, 32);
+        }
+        return (host.isEmpty() ? "host" : host) + "-" + ProcessHandle.current().pid() + "-"
+                + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x100000, 0xFFFFFF));
+    }
     private final SslContext sslContext;
     private final SslContext backendTls;
     private volatile AdminServer admin;
@@ -149,13 +186,20 @@ public final class MagentProxy implements AutoCloseable {
 
     /** One loop's pools for a cluster: each loop gets its share of the -i connections per server, at least one. */
     private BackendPool[] newPools(ProxyConfig cfg, Cluster cluster, LoopContext ctx) {
-        int perLoop = Math.max(1, cfg.poolSize() / threads);
+        return newPools(cfg, cluster, ctx, true);
+    }
+
+    private BackendPool[] newPools(ProxyConfig cfg, Cluster cluster, LoopContext ctx, boolean counted) {
+        int perLoop = counted ? Math.max(1, cfg.poolSize() / threads) : 1;
         var bootstrap = BackendPool.baseBootstrap(transport, cfg.requestTimeout().toMillis());
         BackendPool[] pools = new BackendPool[cluster.size()];
         for (int i = 0; i < pools.length; i++) {
             pools[i] = new BackendPool(cluster.server(i), bootstrap, backendTls, perLoop,
                     cfg.requestTimeout().toNanos());
             pools[i].attach(ctx);
+            if (!counted) {
+                pools[i].uncounted();
+            }
         }
         return pools;
     }
@@ -234,6 +278,18 @@ public final class MagentProxy implements AutoCloseable {
         }
         rejoin.reconfigure(cluster, next);
         verifier.reconfigure(cluster, next);
+        if (suspicions != null) {
+            BackendPool[] pools = newPools(next, cluster, boardLoop, false);
+            boardLoop.loop().submit(() -> {
+                BackendPool[] old = boardLoop.replacePools(pools);
+                suspicions.reconfigure(cluster);
+                boardLoop.loop().schedule(() -> {
+                    for (BackendPool p : old) {
+                        p.close();
+                    }
+                }, retireAfterMillis, TimeUnit.MILLISECONDS);
+            }).syncUninterruptibly();
+        }
         prober.reconfigure(next.requestTimeout(), next.probeInterval(), next.probeMaxInterval());
         runtime.reconfigure(next, cluster);
         log.info("configuration reloaded: {} mains, {} backups, {} hashing", next.mains().size(),
@@ -250,12 +306,25 @@ public final class MagentProxy implements AutoCloseable {
         MagentProxy proxy = new MagentProxy(config);
         try {
             proxy.checkBackends();
+            proxy.firstSuspicionPoll();
             proxy.bind();
         } catch (IOException | RuntimeException e) {
             proxy.shutdown(Duration.ZERO);
             throw e;
         }
         return proxy;
+    }
+
+    /** Reads the other proxies' records before serving, so no read goes to a server one of them suspects. */
+    private void firstSuspicionPoll() {
+        if (suspicions == null) {
+            return;
+        }
+        try {
+            suspicions.start().get(config.requestTimeout().toMillis() * 2 + 500, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("the first read of the suspicion records did not finish in time: {}", e.toString());
+        }
     }
 
     private void checkBackends() {
@@ -328,6 +397,11 @@ public final class MagentProxy implements AutoCloseable {
     /** The socket implementation in use, as {@link Transport#select} chose it. */
     public Transport transport() {
         return transport;
+    }
+
+    /** The records of servers that missed writes, shared with the other proxies; null when off. */
+    SuspicionBoard suspicions() {
+        return suspicions;
     }
 
     public ProxyStats stats() {
@@ -415,10 +489,20 @@ public final class MagentProxy implements AutoCloseable {
             }
         }
         prober.stop();
+        if (suspicions != null) {
+            suspicions.stop();
+        }
         clients.close().awaitUninterruptibly();
         for (LoopContext ctx : loops) {
             ctx.loop().submit(() -> {
                 for (BackendPool p : ctx.pools()) {
+                    p.close();
+                }
+            }).awaitUninterruptibly();
+        }
+        if (boardLoop != null) {
+            boardLoop.loop().submit(() -> {
+                for (BackendPool p : boardLoop.pools()) {
                     p.close();
                 }
             }).awaitUninterruptibly();

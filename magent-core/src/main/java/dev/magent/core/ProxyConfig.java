@@ -49,6 +49,12 @@ import java.util.Set;
  *                           holding one more copy of every key; may be empty
  * @param transport          the socket implementation: {@link TransportChoice#AUTO} takes io_uring where the
  *                           kernel allows it, else epoll, else NIO (see {@link Transport#select})
+ * @param suspectPoll        how often the proxy reads the other proxies' records of servers that missed writes
+ *                           and writes its own (docs/partitions.md); {@link Duration#ZERO} turns the records
+ *                           off (one proxy, or proxies that may read stale values across a cut link)
+ * @param proxyId            this proxy's id in those records (letters, digits, {@code .-_:}, at most 64), unique
+ *                           among the proxies of a cluster; null for one made of the host name, pid and a
+ *                           random part
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,
@@ -57,7 +63,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
                           Duration idleTimeout, Duration shutdownGrace, int ioThreads, int hintCapacity,
                           boolean autoResync, int resyncRate, ServerAddress admin, TlsSettings tls,
                           BackendTls backendTls, long clientBufferLimit,
-                          List<List<ServerAddress>> furtherBackupPools, TransportChoice transport) {
+                          List<List<ServerAddress>> furtherBackupPools, TransportChoice transport,
+                          Duration suspectPoll, String proxyId) {
 
     /** Loopback: a cache proxy has no authentication, so it listens on the network only when told to. */
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -83,6 +90,13 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         weights = Map.copyOf(weights);
         Objects.requireNonNull(requestTimeout, "requestTimeout");
         Objects.requireNonNull(probeInterval, "probeInterval");
+        Objects.requireNonNull(suspectPoll, "suspectPoll");
+        if (suspectPoll.isNegative()) {
+            throw new IllegalArgumentException("suspectPoll must not be negative: " + suspectPoll);
+        }
+        if (proxyId != null && !proxyId.matches("[A-Za-z0-9._:-]{1,64}")) {
+            throw new IllegalArgumentException("a proxy id is 1 to 64 letters, digits or .-_: characters: " + proxyId);
+        }
         Objects.requireNonNull(probeMaxInterval, "probeMaxInterval");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
@@ -230,6 +244,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         b.clientBufferLimit = clientBufferLimit;
         b.furtherBackupPools = furtherBackupPools;
         b.transport = transport;
+        b.suspectPoll = suspectPoll;
+        b.proxyId = proxyId;
         return b;
     }
 
@@ -262,6 +278,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         private long clientBufferLimit = DEFAULT_CLIENT_BUFFER_LIMIT;
         private List<List<ServerAddress>> furtherBackupPools = List.of();
         private TransportChoice transport = TransportChoice.AUTO;
+        private Duration suspectPoll = Duration.ofMillis(500);
+        private String proxyId;
 
         private Builder() {
         }
@@ -293,6 +311,8 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
         public Builder clientBufferLimit(long v) { clientBufferLimit = v; return this; }
         public Builder furtherBackupPools(List<List<ServerAddress>> v) { furtherBackupPools = v; return this; }
         public Builder transport(TransportChoice v) { transport = v; return this; }
+        public Builder suspectPoll(Duration v) { suspectPoll = v; return this; }
+        public Builder proxyId(String v) { proxyId = v; return this; }
 
         /** Every backup pool in copy order: the first becomes {@code backups}, the rest further pools. */
         public Builder backupPools(List<List<ServerAddress>> v) {
@@ -306,7 +326,7 @@ public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<Se
             return new ProxyConfig(bindAddress, port, unixSocket, mains, backups, weights, ketama, maxConnections,
                     poolSize, requestTimeout, failureThreshold, probeInterval, probeMaxInterval, readRepair,
                     limits, idleTimeout, shutdownGrace, ioThreads, hintCapacity, autoResync, resyncRate,
-                    admin, tls, backendTls, clientBufferLimit, furtherBackupPools, transport);
+                    admin, tls, backendTls, clientBufferLimit, furtherBackupPools, transport, suspectPoll, proxyId);
         }
     }
 }

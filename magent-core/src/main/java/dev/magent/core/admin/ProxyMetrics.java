@@ -112,6 +112,16 @@ final class ProxyMetrics {
             t.sample("magent_server_latency_seconds_count", count, labels(s));
         }
 
+        t.family("magent_server_suspected", GAUGE,
+                "1 for each other proxy that recorded the server missed its writes (this proxy does not read it).");
+        for (BackendServer s : servers) {
+            for (String by : s.suspicion().by()) {
+                t.sample("magent_server_suspected", 1, labels(s, "by", by));
+            }
+        }
+        perServer(t, servers, "magent_server_suspicion_view_stale", GAUGE,
+                "1 when the records of who suspects the server could not be read lately (it is not read meanwhile).",
+                s -> s.suspicion().viewStale() ? 1 : 0);
         perServer(t, servers, "magent_server_weight", GAUGE, "The server's ketama weight in its ring.",
                 BackendServer::weight);
         perServer(t, servers, "magent_server_hinted_keys", GAUGE,

@@ -74,10 +74,13 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
      * @param hintsOverflowed whether it missed more writes than the hint log holds (full resync on return)
      * @param resync          its catch-up after an outage
      * @param verify          its current or last {@code magent verify} run
+     * @param suspectedBy     the other proxies that recorded it missed their writes (not read here meanwhile)
+     * @param suspicionViewStale whether those records could not be read lately (not read here meanwhile)
      */
     record Server(String address, String role, int pool, int index, int weight, String state, String since,
                   int openConnections, long requests, long failures, Latency latencyMicros, int hintedKeys,
-                  boolean hintsOverflowed, Resync resync, Verify verify) {
+                  boolean hintsOverflowed, Resync resync, Verify verify, List<String> suspectedBy,
+                  boolean suspicionViewStale) {
     }
 
     /**
@@ -134,7 +137,8 @@ record StatsSnapshot(String version, long pid, String started, long uptimeSecond
             servers.add(new Server(s.address().toString(), s.role().label(), s.pool(), s.indexInRole(), s.weight(),
                     s.state().name().toLowerCase(), time(s.stateSinceMillis()), s.openConnections(), s.requests(),
                     s.failures(), Latency.of(s.latency()), s.hintedKeys(), s.hintsOverflowed(),
-                    Resync.of(s.resyncProgress()), Verify.of(s.verifyProgress())));
+                    Resync.of(s.resyncProgress()), Verify.of(s.verifyProgress()), s.suspicion().by(),
+                    s.suspicion().viewStale()));
         }
         return new StatsSnapshot(MagentProxy.version(), ProcessHandle.current().pid(), time(stats.startedMillis()),
                 (System.currentTimeMillis() - stats.startedMillis()) / 1000,

@@ -64,7 +64,14 @@ public final class BackendConnection extends ChannelInboundHandlerAdapter implem
     /** Requests in flight below which held clients are let go. */
     static final int LOW_IN_FLIGHT = HIGH_IN_FLIGHT / 2;
 
+    private final boolean counted;
+
     BackendConnection(BackendServer server, LoopContext loop, long timeoutNanos) {
+        this(server, loop, timeoutNanos, true);
+    }
+
+    BackendConnection(BackendServer server, LoopContext loop, long timeoutNanos, boolean counted) {
+        this.counted = counted;
         this.server = server;
         this.loop = loop;
         this.timeoutNanos = timeoutNanos;
@@ -119,7 +126,9 @@ public final class BackendConnection extends ChannelInboundHandlerAdapter implem
             return;
         }
         push(promise, System.nanoTime() + timeoutNanos);
-        server.requestSent();
+        if (counted) {
+            server.requestSent();
+        }
         if (active) {
             channel.write(command, channel.voidPromise());
             queueFlush();
@@ -199,7 +208,9 @@ public final class BackendConnection extends ChannelInboundHandlerAdapter implem
             Completion promise = pop();
             server.recordSuccess();
             lastReplyNanos = System.nanoTime();
-            server.latency().record(lastReplyNanos - sentAt);
+            if (counted) {
+                server.latency().record(lastReplyNanos - sentAt);
+            }
             promise.accept(reply, null);
         } else if (msg instanceof ProtocolError error) {
             protocolFailure(error.reply().message().isEmpty() ? "unparsable reply" : error.reply().message());

@@ -36,6 +36,8 @@ public final class BackendPool implements Backend {
     private final BackendConnection[] slots;
     private final SslContext tls;
     private LoopContext loop;
+    /** False for the proxy's own bookkeeping traffic: not counted in the server's requests and latency. */
+    private boolean counted = true;
 
     public BackendPool(BackendServer server, Bootstrap bootstrap, SslContext tls, int size, long timeoutNanos) {
         this.server = server;
@@ -47,6 +49,12 @@ public final class BackendPool implements Backend {
 
     public void attach(LoopContext loop) {
         this.loop = loop;
+    }
+
+    /** Keeps this pool's requests out of the server's request count and latency (failures still count). */
+    public BackendPool uncounted() {
+        this.counted = false;
+        return this;
     }
 
     BackendServer server() {
@@ -179,7 +187,7 @@ public final class BackendPool implements Backend {
 
     private BackendConnection open() {
         ServerAddress a = server.address();
-        BackendConnection connection = new BackendConnection(server, loop, timeoutNanos);
+        BackendConnection connection = new BackendConnection(server, loop, timeoutNanos, counted);
         ChannelFuture f = bootstrap.clone(loop.loop())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override

@@ -72,6 +72,11 @@ public final class BackendServer {
         private final java.util.concurrent.atomic.AtomicBoolean identityCheckRunning =
                 new java.util.concurrent.atomic.AtomicBoolean();
         private volatile boolean identitySuspect;
+        /** False while another proxy's record says this server missed writes, or this proxy cannot know. */
+        private volatile boolean readableForOthers = true;
+        private volatile Suspicion suspicion = Suspicion.NONE;
+        /** System.nanoTime() from which this proxy's own suspicion is visible to every proxy; 0: not recorded. */
+        private volatile long suspicionVisibleAtNanos;
 
         Health(int hintCapacity) {
             this.hints = new HintLog(hintCapacity);
@@ -168,9 +173,57 @@ public final class BackendServer {
         return h.openConnections.get();
     }
 
-    /** Whether reads may go here now. */
+    /**
+     * Whether reads may go here now: in service, and no other proxy has recorded that it missed writes
+     * (see {@link #suspicion}).
+     */
     public boolean servesReads() {
-        return h.state.get() == State.UP;
+        return h.state.get() == State.UP && h.readableForOthers;
+    }
+
+    /**
+     * What the other proxies' records say about this server (docs/partitions.md).
+     *
+     * @param by          the proxies that recorded they failed writes over away from it (not this one)
+     * @param sinceMillis when this proxy first saw the current suspicion, 0 if none
+     * @param viewStale   this proxy could not read the records lately, so it cannot rule a suspicion out
+     */
+    public record Suspicion(java.util.List<String> by, long sinceMillis, boolean viewStale) {
+        public static final Suspicion NONE = new Suspicion(java.util.List.of(), 0, false);
+
+        public Suspicion {
+            by = java.util.List.copyOf(by);
+        }
+
+        /** Whether this proxy may read the server (as far as other proxies are concerned). */
+        public boolean readable() {
+            return by.isEmpty() && !viewStale;
+        }
+    }
+
+    public Suspicion suspicion() {
+        return h.suspicion;
+    }
+
+    /** Set by the proxy's suspicion board after each look at the records. */
+    public void suspicion(Suspicion seen) {
+        Suspicion before = h.suspicion;
+        h.suspicion = seen;
+        h.readableForOthers = seen.readable();
+        if (before.readable() != seen.readable()) {
+            log.warn("{} server {} {}", role.label(), address, seen.readable() ? "may be read again: no proxy suspects it"
+                    : seen.viewStale() ? "is not read: the suspicion records could not be read lately"
+                    : "is not read: proxy " + String.join(", ", seen.by()) + " recorded that it missed writes");
+        }
+    }
+
+    /** When this proxy's own suspicion of the server is visible to every proxy (System.nanoTime()); 0 if not recorded. */
+    public long suspicionVisibleAtNanos() {
+        return h.suspicionVisibleAtNanos;
+    }
+
+    public void suspicionVisibleAtNanos(long at) {
+        h.suspicionVisibleAtNanos = at;
     }
 
     /** Whether client writes may go here now; writes it misses are hinted. */

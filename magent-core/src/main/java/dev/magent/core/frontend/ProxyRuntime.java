@@ -42,6 +42,7 @@ public final class ProxyRuntime {
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private volatile Rejoin rejoin;
     private volatile Verifier verifier;
+    private volatile dev.magent.core.recovery.SuspicionBoard suspicions;
     private volatile java.util.function.Supplier<String> reloadAction;
 
     /** @param transport the socket implementation in use ({@code io_uring}, {@code epoll}, {@code nio}), for stats */
@@ -81,6 +82,15 @@ public final class ProxyRuntime {
 
     public void setRejoin(Rejoin rejoin) {
         this.rejoin = rejoin;
+    }
+
+    public void setSuspicions(dev.magent.core.recovery.SuspicionBoard board) {
+        this.suspicions = board;
+    }
+
+    /** The proxy's suspicion board, or null when the records are off. */
+    public dev.magent.core.recovery.SuspicionBoard suspicions() {
+        return suspicions;
     }
 
     public void setVerifier(Verifier verifier) {
@@ -238,6 +248,9 @@ public final class ProxyRuntime {
         s.add(new Stat("hashing", config.ketama() ? "ketama" : "modulo"));
         s.add(new Stat("transport", transport));
         s.add(new Stat("read_repair", config.readRepair() ? "on" : "off"));
+        if (suspicions != null) {
+            s.add(new Stat("proxy_id", suspicions.proxyId()));
+        }
         int i = 1;
         for (BackendServer b : cluster.all()) {
             s.add(new Stat("matrix_" + i++, b.address() + " role=" + b.role().label()
@@ -245,6 +258,15 @@ public final class ProxyRuntime {
                     + " requests=" + b.requests() + " failures=" + b.failures()
                     + " hinted_keys=" + b.hints().size() + (b.hints().overflowed() ? " hints_overflowed=1" : "")
                     + " pool=" + b.pool()));
+        }
+        for (BackendServer b : cluster.all()) {
+            // which proxy suspects which server (docs/partitions.md): this one does not read it meanwhile
+            BackendServer.Suspicion seen = b.suspicion();
+            if (!seen.readable()) {
+                s.add(new Stat("suspect_" + (b.id() + 1), b.address() + (seen.by().isEmpty() ? "" : " by="
+                        + String.join(",", seen.by()) + " since=" + seen.sinceMillis() / 1000)
+                        + (seen.viewStale() ? " view=stale" : "")));
+            }
         }
         if (rejoin != null) {
             for (Map.Entry<BackendServer, ResyncProgress> e : rejoin.allProgress()) {

@@ -107,7 +107,7 @@ final class MetadumpScan {
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                         if (msg instanceof MetadumpEntry e) {
-                            if (keep.test(e.key())) {
+                            if (!reserved(e.key()) && keep.test(e.key())) {
                                 queue.add(e.key());
                             }
                         } else if (msg == MetadumpDecoder.END) {
@@ -158,5 +158,13 @@ final class MetadumpScan {
                 channel[0].close();
             }
         });
+    }
+
+    private static final byte[] RESERVED = SuspicionBoard.RESERVED_PREFIX.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** The proxies' own records (SuspicionBoard): they are about servers, not data, so never copied or compared. */
+    static boolean reserved(byte[] key) {
+        return key.length >= RESERVED.length
+                && java.util.Arrays.equals(key, 0, RESERVED.length, RESERVED, 0, RESERVED.length);
     }
 }

@@ -78,13 +78,21 @@ final class ArithmeticRoute implements Route {
             } else {
                 replies[copy] = r;
             }
-            if (copy == 0 && f == null && answeredBy < 0
+            if (copy == 0 && f == null && answeredBy < 0 && (replies.length == 1 || trusted(server))
                     && (r != StatusReply.NOT_FOUND || !ctx.readRepair() || replies.length == 1)) {
                 answer(0); // the common case: the main's result, without waiting for the copies
             }
             if (--pending == 0) {
                 allDone();
             }
+        }
+
+        /**
+         * Whether a copy's result can answer: not one that another proxy recorded missed writes (its count
+         * may lack increments that proxy acknowledged; the copies are set to the answer instead).
+         */
+        private static boolean trusted(BackendServer server) {
+            return server.suspicion().readable();
         }
 
         private void answer(int copy) {
@@ -94,10 +102,24 @@ final class ArithmeticRoute implements Route {
             if (copy > 0) {
                 ctx.stats().failover();
             }
-            sink.accept(r, null);
+            if (copy > 0 && causes[0] != null) {
+                ctx.acknowledgeAfter(cluster.copy(0, command.key()), r, sink); // the main missed it
+            } else {
+                sink.accept(r, null);
+            }
             if (r instanceof NumberReply n) {
                 replies[copy] = n; // numbers hold no buffer: kept to compare the copies with
             }
+        }
+
+        /** Whether a copy after {@code copy} answered with a number (so it can answer instead). */
+        private boolean laterCopyCounted(int copy) {
+            for (int p = copy + 1; p < replies.length; p++) {
+                if (causes[p] == null && replies[p] instanceof NumberReply) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private void allDone() {
@@ -117,7 +139,7 @@ final class ArithmeticRoute implements Route {
                     }
                 } else {
                     for (int p = 0; p < replies.length && answeredBy < 0; p++) {
-                        if (causes[p] == null) {
+                        if (causes[p] == null && (trusted(cluster.copy(p, key)) || !laterCopyCounted(p))) {
                             answer(p);
                         }
                     }

@@ -11,6 +11,7 @@ import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.StorageCommand;
 import dev.magent.protocol.TouchCommand;
+import dev.magent.protocol.Verb;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,6 +32,12 @@ final class ReplicatedWrite extends WriteLeg {
     /** A leg whose outcome was handed on: done, nothing left to release. */
     private static final Object SETTLED = new Object();
     private boolean answered;
+    /**
+     * With other proxies about, a delete answers only once every copy has: a copy that still holds the key
+     * could otherwise be read (and read-repaired back) by another proxy after the client was told it is
+     * gone. This proxy's own reads are kept off it by the write fences.
+     */
+    private final boolean everyCopy;
 
     /** The route: stateless, one per loop. */
     static final class WriteRoute implements Route {
@@ -44,7 +51,8 @@ final class ReplicatedWrite extends WriteLeg {
         public void route(Command command, Completion sink) {
             byte[] key = CommandKeys.keyOf(command);
             Cluster cluster = ctx.cluster();
-            ReplicatedWrite write = new ReplicatedWrite(ctx, cluster.mainFor(key), key, sink);
+            boolean everyCopy = (command instanceof DeleteCommand || command.verb() == Verb.MD) && !ctx.alone();
+            ReplicatedWrite write = new ReplicatedWrite(ctx, cluster.mainFor(key), key, sink, everyCopy);
             WriteLeg last = write;
             for (int p = 1; p < cluster.copies(); p++) {
                 WriteLeg leg = new WriteLeg.Copy(write, cluster.copy(p, key));
@@ -89,8 +97,9 @@ final class ReplicatedWrite extends WriteLeg {
         return c;
     }
 
-    private ReplicatedWrite(RouteContext ctx, BackendServer main, byte[] key, Completion sink) {
+    private ReplicatedWrite(RouteContext ctx, BackendServer main, byte[] key, Completion sink, boolean everyCopy) {
         super(main);
+        this.everyCopy = everyCopy;
         this.ctx = ctx;
         this.key = key;
         this.sink = sink;
@@ -117,25 +126,39 @@ final class ReplicatedWrite extends WriteLeg {
         }
     }
 
-    /** Answers as soon as every copy before the first that answered has failed. */
+    /**
+     * Answers as soon as every copy before the first that answered has failed (a delete: once every copy
+     * is done); a write that missed a copy is acknowledged once the other proxies can know.
+     */
     private void advance() {
         WriteLeg l = this;
         while (l != null && l.done()) {
             if (!l.failed()) {
+                if (everyCopy && !everyLegDone()) {
+                    return;
+                }
                 answered = true;
                 if (l != this) {
                     ctx.stats().failover();
                 }
                 Reply r = (Reply) l.outcome;
                 l.outcome = SETTLED;
+                BackendServer missed = l == this ? null : server; // the main, hinted when it failed
                 for (WriteLeg before = l == this ? l : this.next; before != l; before = before.next) {
                     RouteContext.hint(before.server, key, (BackendException) before.outcome); // failed over
                 }
-                sink.accept(r, null);
                 for (WriteLeg later = l.next; later != null; later = later.next) {
                     if (later.done()) {
+                        if (later.failed() && missed == null) {
+                            missed = later.server;
+                        }
                         settle(later);
                     }
+                }
+                if (missed == null) {
+                    sink.accept(r, null);
+                } else {
+                    ctx.acknowledgeAfter(missed, r, sink);
                 }
                 return;
             }
@@ -151,6 +174,15 @@ final class ReplicatedWrite extends WriteLeg {
             }
             sink.accept(ctx.unavailable(key, servers, causes), null);
         }
+    }
+
+    private boolean everyLegDone() {
+        for (WriteLeg leg = this; leg != null; leg = leg.next) {
+            if (!leg.done()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A copy after the one that answered the client: its error or failure is counted, its reply released. */

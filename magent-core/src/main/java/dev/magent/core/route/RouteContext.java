@@ -11,12 +11,14 @@ import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.GatedBackend;
 import dev.magent.core.backend.KeyStripes;
+import dev.magent.core.backend.SuspicionGate;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Keys;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.Verb;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -40,6 +42,9 @@ final class RouteContext {
     /** Shared by the loops of a proxy; null for a router of its own (tests, benchmarks). */
     private KeyLeases leases;
     private int loopIndex;
+    /** Tells other proxies about copies that missed writes before those writes are acknowledged. */
+    private SuspicionGate gate = SuspicionGate.NONE;
+    private EventExecutor executor;
 
     RouteContext(Cluster cluster, Backends pools, ProxyStats stats, boolean readRepair) {
         this.pools = pools;
@@ -91,6 +96,35 @@ final class RouteContext {
     void joinLeases(KeyLeases shared, int index) {
         this.leases = shared;
         this.loopIndex = index;
+    }
+
+    /** Acknowledges writes only once other proxies can know what they missed (see {@link SuspicionGate}). */
+    void joinSuspicions(SuspicionGate shared, EventExecutor loop) {
+        this.gate = shared;
+        this.executor = loop;
+    }
+
+    /**
+     * Hands a write's reply to the client once the other proxies can know that {@code missed} missed the
+     * write (so none of them reads it there afterwards); if that could not be recorded anywhere, the client
+     * gets {@code SERVER_ERROR} instead: the write reached another copy, but it is not acknowledged.
+     */
+    /** Whether other proxies exist that could read a copy this proxy's write has not reached yet. */
+    boolean alone() {
+        return gate.alone();
+    }
+
+    void acknowledgeAfter(BackendServer missed, Reply reply, Completion sink) {
+        if (gate.alone()) {
+            sink.accept(reply, null);
+            return;
+        }
+        gate.whenVisible(missed, executor, () -> sink.accept(reply, null), () -> {
+            ReferenceCountUtil.release(reply);
+            stats.unavailable();
+            sink.accept(ErrorReply.server("write not acknowledged: " + missed
+                    + " missed it and no server could record that for the other proxies"), null);
+        });
     }
 
     /** A completion that lets its key's lease go once it has run (and sent whatever it sends). */

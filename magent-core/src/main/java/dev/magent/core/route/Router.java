@@ -7,6 +7,7 @@ import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.CommandKeys;
 import dev.magent.core.backend.Completion;
 import dev.magent.core.backend.LoopContext;
+import dev.magent.core.backend.SuspicionGate;
 import dev.magent.protocol.Command;
 import dev.magent.protocol.ErrorReply;
 import dev.magent.protocol.Verb;
@@ -65,6 +66,14 @@ public final class Router {
     /** Takes part in the key leases shared by a proxy's loops, as loop {@code index} (see {@link KeyLeases}). */
     public void joinLeases(KeyLeases leases, int index) {
         ctx.joinLeases(leases, index);
+    }
+
+    /**
+     * Acknowledges a write that missed a copy only once the other proxies can know (see
+     * {@link SuspicionGate}); {@code loop} is this router's.
+     */
+    public void joinSuspicions(SuspicionGate gate, io.netty.util.concurrent.EventExecutor loop) {
+        ctx.joinSuspicions(gate, loop);
     }
 
     /** Whether keys have more than one copy (then the copies' order of writes matters: see KeyOwners). */
