@@ -325,6 +325,12 @@ public final class BackendConnection extends ChannelInboundHandlerAdapter implem
             log.debug("{}: {}", server, cause.getMessage());
             server.recordFailure(cause);
         }
+        if (cause.reason() == BackendException.Reason.TIMEOUT && channel.isOpen()) {
+            // An abortive close (RST): the requests still in the socket's send queue are dropped. A plain
+            // close keeps retransmitting them, and after a cut link heals they would reach the server on
+            // top of what replaced them (a hint replay, a later write): an increment applied twice.
+            channel.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+        }
         channel.close();
         while (size > 0) {
             pop().accept(null, cause);

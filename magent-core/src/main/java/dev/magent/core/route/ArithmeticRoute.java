@@ -78,7 +78,7 @@ final class ArithmeticRoute implements Route {
             } else {
                 replies[copy] = r;
             }
-            if (copy == 0 && f == null && answeredBy < 0 && (replies.length == 1 || trusted(server))
+            if (copy == 0 && f == null && answeredBy < 0 && (replies.length == 1 || trusted(server) && ctx.alone())
                     && (r != StatusReply.NOT_FOUND || !ctx.readRepair() || replies.length == 1)) {
                 answer(0); // the common case: the main's result, without waiting for the copies
             }
@@ -102,8 +102,14 @@ final class ArithmeticRoute implements Route {
             if (copy > 0) {
                 ctx.stats().failover();
             }
-            if (copy > 0 && causes[0] != null) {
-                ctx.acknowledgeAfter(cluster.copy(0, command.key()), r, sink); // the main missed it
+            int missed = -1; // with other proxies about every copy is done by now (see ReplicatedWrite)
+            for (int p = 0; p < causes.length && missed < 0; p++) {
+                if (causes[p] != null && p != copy) {
+                    missed = p;
+                }
+            }
+            if (missed >= 0) {
+                ctx.acknowledgeAfter(cluster.copy(missed, command.key()), r, sink);
             } else {
                 sink.accept(r, null);
             }

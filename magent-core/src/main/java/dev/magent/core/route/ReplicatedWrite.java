@@ -11,7 +11,6 @@ import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.StorageCommand;
 import dev.magent.protocol.TouchCommand;
-import dev.magent.protocol.Verb;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,9 +32,10 @@ final class ReplicatedWrite extends WriteLeg {
     private static final Object SETTLED = new Object();
     private boolean answered;
     /**
-     * With other proxies about, a delete answers only once every copy has: a copy that still holds the key
-     * could otherwise be read (and read-repaired back) by another proxy after the client was told it is
-     * gone. This proxy's own reads are kept off it by the write fences.
+     * With other proxies about, a write answers only once every copy has (or its miss is visible to them):
+     * a copy still holding the old value could otherwise be read, read-repaired back (a delete) or copied
+     * over the new value by another proxy's repair after the client was told it succeeded. Alone, this
+     * proxy's own reads and repairs are kept off it by the write fences, and the main's reply answers.
      */
     private final boolean everyCopy;
 
@@ -51,7 +51,7 @@ final class ReplicatedWrite extends WriteLeg {
         public void route(Command command, Completion sink) {
             byte[] key = CommandKeys.keyOf(command);
             Cluster cluster = ctx.cluster();
-            boolean everyCopy = (command instanceof DeleteCommand || command.verb() == Verb.MD) && !ctx.alone();
+            boolean everyCopy = !ctx.alone();
             ReplicatedWrite write = new ReplicatedWrite(ctx, cluster.mainFor(key), key, sink, everyCopy);
             WriteLeg last = write;
             for (int p = 1; p < cluster.copies(); p++) {

@@ -92,6 +92,27 @@ class SuspicionRulesTest {
     }
 
     @Test
+    void aSetAnswersOnlyOnceEveryCopyHasWhenAnotherProxyIsAbout() {
+        RouteFixture fx = withGate(new HeldGate());
+        fx.backup("k").hold();
+        RouteFixture.Answer a = fx.call("set k 0 0 1\nv");
+        assertFalse(a.answered(), "another proxy's repair could copy the backup's old value over it");
+        fx.backup("k").release();
+        assertEquals("STORED\r\n", a.text());
+    }
+
+    @Test
+    void anIncrementAnswersOnceEveryCopyCountedWhenAnotherProxyIsAbout() {
+        RouteFixture fx = withGate(new HeldGate());
+        fx.main("k").put("k", "10");
+        fx.backup("k").put("k", "10").hold();
+        RouteFixture.Answer a = fx.call("incr k 1");
+        assertFalse(a.answered());
+        fx.backup("k").release();
+        assertEquals("11\r\n", a.text());
+    }
+
+    @Test
     void aProxyThatIsAloneAnswersADeleteWithTheMain() {
         RouteFixture fx = RouteFixture.pools(1, 1);
         fx.main("k").put("k", "v");
