@@ -70,7 +70,7 @@ public final class Main {
                                        else epoll, else nio), io_uring, epoll or nio
               --suspect-poll MS        how often the proxies' records of servers that missed writes
                                        are read, default 500; 0 turns them off (docs/partitions.md)
-              --proxy-id ID            this proxy's id in those records, default host-pid-random
+              --proxy-id ID            this proxy's id in those records, default host-pid (each run adds a random part)
               --max-value-size BYTES   largest value a client may store, default 1048576 (1 MiB)
               --client-buffer-limit BYTES
                                        bytes one client may have waiting in the proxy (unread replies,

@@ -111,7 +111,10 @@ public final class MagentProxy implements AutoCloseable {
             this.suspicions = null;
             this.boardLoop = null;
         } else {
-            String id = config.proxyId() != null ? config.proxyId() : generatedProxyId();
+            // an incarnation of its own even with a configured id: entries a previous run of this proxy left
+            // are a dead proxy's (its hints died with it), so they are taken over, not silently cleared
+            String id = (config.proxyId() != null ? config.proxyId() : generatedProxyId()) + "."
+                    + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x100000, 0xFFFFFF));
             // pools of its own: its polls are not client requests, so they stay out of the servers' counts
             this.boardLoop = new LoopContext(contexts.get(0).loop(), null);
             boardLoop.replacePools(newPools(config, cluster, boardLoop, false));
@@ -161,7 +164,7 @@ public final class MagentProxy implements AutoCloseable {
     private final SuspicionBoard suspicions;
     private final LoopContext boardLoop;
 
-    /** The host name, pid and a random part: unique among a cluster's proxies without configuration. */
+    /** The host name and pid: unique among a cluster's proxies without configuration. */
     private static String generatedProxyId() {
         String host;
         try {
@@ -173,8 +176,7 @@ public final class MagentProxy implements AutoCloseable {
         if (host.length() > 32) {
             host = host.substring(0, 32);
         }
-        return (host.isEmpty() ? "host" : host) + "-" + ProcessHandle.current().pid() + "-"
-                + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x100000, 0xFFFFFF));
+        return (host.isEmpty() ? "host" : host) + "-" + ProcessHandle.current().pid();
     }
     private final SslContext sslContext;
     private final SslContext backendTls;

@@ -53,8 +53,8 @@ import java.util.Set;
  *                           and writes its own (docs/partitions.md); {@link Duration#ZERO} turns the records
  *                           off (one proxy, or proxies that may read stale values across a cut link)
  * @param proxyId            this proxy's id in those records (letters, digits, {@code .-_:}, at most 64), unique
- *                           among the proxies of a cluster; null for one made of the host name, pid and a
- *                           random part
+ *                           among the proxies of a cluster; null for the host name and pid. Each run adds a
+ *                           random part of its own
  */
 public record ProxyConfig(String bindAddress, int port, Path unixSocket, List<ServerAddress> mains,
                           List<ServerAddress> backups, Map<ServerAddress, Integer> weights, boolean ketama, int maxConnections, int poolSize,

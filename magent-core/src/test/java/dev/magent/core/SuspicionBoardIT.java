@@ -145,6 +145,22 @@ class SuspicionBoardIT {
     }
 
     @Test
+    void aProxyRestartedWithTheSameIdTakesItsOldRunsSuspicionOverAsADeadProxys() throws Exception {
+        cluster = ProxyFixture.start(2, 1);
+        MemcachedProcess main1 = cluster.mains.get(0);
+        MemcachedProcess backup = cluster.backups.get(0);
+        try (TextClient onBackup = direct(backup)) {
+            // the previous run of "same" recorded main 1 and was killed before it replayed its hints
+            assertEquals("STORED\r\n", onBackup.set("__magent_suspect_" + main1.address(), "same.0abcde"));
+            assertEquals("STORED\r\n", onBackup.set("__magent_proxies", "same.0abcde"));
+        }
+        MagentProxy p = cluster.proxy(c -> c.proxyId("same"));
+        MemcachedProcess.await("main 1 flushed, resynced and read again", Duration.ofSeconds(20),
+                () -> server(p, main1).resyncProgress().runs() > 0 && server(p, main1).servesReads());
+        assertFalse(record(backup, "__magent_suspect_" + main1.address()).contains("same.0abcde"));
+    }
+
+    @Test
     void aProxyAloneKeepsItsRecordsOffTheData() throws Exception {
         cluster = ProxyFixture.start(1, 1);
         MemcachedProcess main = cluster.mains.get(0);
@@ -152,7 +168,7 @@ class SuspicionBoardIT {
         MagentProxy p = cluster.proxy(c -> c.proxyId("solo"));
         MemcachedProcess.await("the first poll", Duration.ofSeconds(5), () -> p.suspicions().alone());
         try (TextClient c = client(p)) {
-            assertEquals("solo", statsLine(p, "proxy_id").substring("proxy_id ".length()));
+            assertTrue(statsLine(p, "proxy_id").startsWith("proxy_id solo."), "the id and this run's own part");
             assertEquals("STORED\r\n", c.set("k", "v"));
             // the records stay out of data requests: per-server counts are the clients' alone
             assertEquals(1, server(p, backup).requests());
@@ -161,7 +177,7 @@ class SuspicionBoardIT {
         MemcachedProcess.await("the main out of service", Duration.ofSeconds(5),
                 () -> server(p, main).state() != BackendServer.State.UP);
         MemcachedProcess.await("its suspicion recorded on the backup", Duration.ofSeconds(5),
-                () -> "solo".equals(get(backup, "__magent_suspect_" + main.address())));
+                () -> String.valueOf(get(backup, "__magent_suspect_" + main.address())).startsWith("solo."));
     }
 
     private static String get(TextClient c, String key) {

@@ -96,14 +96,14 @@ public final class SuspicionBoard implements SuspicionGate {
     }
 
     /**
-     * @param proxyId       this proxy's id: letters, digits, {@code .-_:}, unique among the cluster's proxies
+     * @param proxyId       this proxy's id: letters, digits, {@code .-_:} (at most 80), unique among the cluster's proxies and their runs
      * @param pollMillis    how often the records are read and this proxy's entries written
      * @param timeoutMillis the backend request timeout: a poll of a hung server takes this long
      */
     public SuspicionBoard(String proxyId, Cluster cluster, Backends backends, EventLoop loop, long pollMillis,
                           long timeoutMillis) {
         if (!validId(proxyId)) {
-            throw new IllegalArgumentException("a proxy id is 1 to 64 letters, digits or .-_: characters: " + proxyId);
+            throw new IllegalArgumentException("a proxy id is 1 to 80 letters, digits or .-_: characters: " + proxyId);
         }
         this.proxyId = proxyId;
         this.cluster = cluster;
@@ -114,7 +114,7 @@ public final class SuspicionBoard implements SuspicionGate {
     }
 
     static boolean validId(String id) {
-        return id != null && id.matches("[A-Za-z0-9._:-]{1,64}");
+        return id != null && id.matches("[A-Za-z0-9._:-]{1,80}");
     }
 
     public String proxyId() {
