@@ -65,6 +65,8 @@
 # older jar would refuse, to compare the two builds on one transport).
 # BASELINE_JAVA_OPTS gives the baseline target JVM options of its own (the same jar twice, with and
 # without a -D setting, compares that setting in one run).
+# LOADCLIENT_ARGS adds flags to every measured LoadClient run, after load.sh's own (the later flag wins), e.g.
+# LOADCLIENT_ARGS="--threads 40" for one client thread per connection.
 # MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
 # the load generator (default -Xms128m -Xmx256m -XX:+UseSerialGC).
 set -euo pipefail
@@ -372,7 +374,7 @@ run_loadclient() { # workload target round
   (( round > 1 )) && extra+=(--prefill 0)
   # shellcheck disable=SC2046,SC2086
   timeout $(( duration + warmup + 90 )) java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
-    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${extra[@]}" \
+    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${extra[@]}" ${LOADCLIENT_ARGS:-} \
     --backend-pids "$(pids_of ${backends_of[$target]})" >"$f" 2>&1 ||
     echo "  (the load client failed or saw errors, see $f)"
   printf '  %-8s %-14s round %d: %s\n' "$workload" "$target" "$round" \
