@@ -221,6 +221,9 @@ public final class LoadClient {
                 System.err.println("LoadClient: the keys were not all set within 60 s");
                 return false;
             }
+            for (Connection c : all) {
+                c.startLoad();
+            }
             long start = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
             measureFrom = start;
             measureUntil = start + TimeUnit.SECONDS.toNanos(durationSeconds);
@@ -427,6 +430,20 @@ public final class LoadClient {
             }
         }
 
+        /** Every key is set: the load begins (on this connection's loop; a connection already loaded sends nothing more). */
+        void startLoad() {
+            // ctx was set before this connection counted the latch down, and run() awaited the latch: visible
+            ChannelHandlerContext c = ctx;
+            if (c != null) {
+                c.executor().execute(() -> {
+                    if (!prefilling && c.channel().isActive()) {
+                        sendNext();
+                        flushIfNeeded();
+                    }
+                });
+            }
+        }
+
         /** Sends requests until depth are in flight: one at a time while setting the keys (prefill). */
         private void sendNext() {
             if (prefilling) {
@@ -437,6 +454,12 @@ public final class LoadClient {
                 }
                 prefilling = false;
                 prefilled.countDown();
+                if (prefilled.getCount() > 0) {
+                    // other connections may still have a set in flight: a get sent now could read a key
+                    // before its set lands and count an old value as wrong. The load starts for every
+                    // connection at once, from run(), when the last one has set its keys
+                    return;
+                }
             }
             while (running && inFlight < depth) {
                 if (random.nextInt(getsPerSet + 1) == 0) {
