@@ -38,6 +38,8 @@
 #   --rounds=N          measured runs per target and workload (default 3, or as many as fit the 300 s bound)
 #   --duration=S        seconds per measured run (default 10; 3 with --quick; 2 with several workloads)
 #   --warmup=S          seconds of warm-up before each run (default 2; 1 with --quick or several workloads)
+#   --jit-warmup=S      at most this many seconds of each workload on each magent target before its first
+#                       round, in 2 s runs until the JIT has compiled its path (default 20; 0: none)
 #   --targets=LIST      a subset of direct,twemproxy,magent,magent+backup,baseline, plus any number of
 #                       magent-TRANSPORT-Nt: magent over the same two mains with --transport TRANSPORT
 #                       (io_uring, epoll, nio) and --io-threads N, e.g. magent-epoll-1t (up to 8 of them)
@@ -63,6 +65,8 @@
 # older jar would refuse, to compare the two builds on one transport).
 # BASELINE_JAVA_OPTS gives the baseline target JVM options of its own (the same jar twice, with and
 # without a -D setting, compares that setting in one run).
+# LOADCLIENT_ARGS adds flags to every measured LoadClient run, after load.sh's own (the later flag wins), e.g.
+# LOADCLIENT_ARGS="--threads 40" for one client thread per connection.
 # MAGENT_JAVA_OPTS replaces the JVM options of bin/magent, as for bin/magent itself; LOAD_JAVA_OPTS those of
 # the load generator (default -Xms128m -Xmx256m -XX:+UseSerialGC).
 set -euo pipefail
@@ -74,7 +78,7 @@ die() { echo "load.sh: $*" >&2; exit 1; }
 
 # --- flags -------------------------------------------------------------------------------------
 quick=0; workloads=basic; rounds=""; duration=""; warmup=""; targets="direct,twemproxy,magent,magent+backup"
-idle_conns=10000; base_port=""; depth=100; tw_conns=1; out=""; client=java; baseline_jar=""; memaslap_check=0
+jit_max=20; idle_conns=10000; base_port=""; depth=100; tw_conns=1; out=""; client=java; baseline_jar=""; memaslap_check=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
@@ -83,6 +87,7 @@ for arg in "$@"; do
     --depth=*) depth=${arg#*=} ;;
     --duration=*) duration=${arg#*=} ;;
     --warmup=*) warmup=${arg#*=} ;;
+    --jit-warmup=*) jit_max=${arg#*=} ;;
     --targets=*) targets=${arg#*=} ;;
     --idle-conns=*) idle_conns=${arg#*=} ;;
     --base-port=*) base_port=${arg#*=} ;;
@@ -117,7 +122,8 @@ if [[ -z $duration ]]; then
 fi
 [[ -z $warmup ]] && { if (( quick || ${#workload_list[@]} > 1 )); then warmup=1; else warmup=2; fi; }
 [[ -z $rounds || $rounds =~ ^[1-9][0-9]*$ ]] && [[ $duration =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] &&
-  [[ $depth =~ ^[1-9][0-9]*$ ]] || die "--rounds, --duration, --warmup and --depth take whole numbers"
+  [[ $depth =~ ^[1-9][0-9]*$ && $jit_max =~ ^[0-9]+$ ]] ||
+  die "--rounds, --duration, --warmup, --jit-warmup and --depth take whole numbers"
 uses_magent=0
 [[ ,$targets, == *,magent* || ,$targets, == *,baseline,* ]] && uses_magent=1
 [[ $client == java || $client == memaslap ]] || die "--client is java or memaslap"
@@ -125,9 +131,15 @@ uses_magent=0
   die "memaslap has no setting for requests in flight per connection; run the deep workload with --client=java"
 
 # The bound: measured runs, warm-ups, about 2 s per run for the load client's JVM and setting the keys,
-# and about 45 s of start-up, JIT warm-up and the idle-connection test. Without --rounds: 3 rounds, or fewer
-# when 3 would not fit (--workload=all has five workloads: 2 rounds).
-estimate_for() { echo $(( ${#workload_list[@]} * ${#target_list[@]} * $1 * (duration + warmup + 2) + 45 )); }
+# about 45 s of start-up and the idle-connection test, and the JIT warm-up of each workload on each magent
+# target (counted as two 2 s runs, 8 s: the usual case once the first workload has compiled the common path).
+# Without --rounds: 3 rounds, or fewer when 3 would not fit (--workload=all has five workloads: 2 rounds).
+estimate_for() {
+  local magent_targets=0 t
+  for t in "${target_list[@]}"; do [[ $t == magent* || $t == baseline ]] && magent_targets=$(( magent_targets + 1 )); done
+  local jit=$(( jit_max > 0 ? ${#workload_list[@]} * magent_targets * (jit_max < 8 ? jit_max : 8) : 0 ))
+  echo $(( ${#workload_list[@]} * ${#target_list[@]} * $1 * (duration + warmup + 2) + 45 + jit ))
+}
 if [[ -z $rounds ]]; then
   rounds=3
   while (( rounds > 1 && $(estimate_for "$rounds") > 300 )); do rounds=$(( rounds - 1 )); done
@@ -362,7 +374,7 @@ run_loadclient() { # workload target round
   (( round > 1 )) && extra+=(--prefill 0)
   # shellcheck disable=SC2046,SC2086
   timeout $(( duration + warmup + 90 )) java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
-    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${extra[@]}" \
+    $(loadclient_args "$workload" "$target" "$duration" "$warmup") "${extra[@]}" ${LOADCLIENT_ARGS:-} \
     --backend-pids "$(pids_of ${backends_of[$target]})" >"$f" 2>&1 ||
     echo "  (the load client failed or saw errors, see $f)"
   printf '  %-8s %-14s round %d: %s\n' "$workload" "$target" "$round" \
@@ -409,17 +421,50 @@ if (( uses_magent )); then
   for t in "${magents[@]}"; do
     [[ $t != baseline ]] && rss_idle_start+=("$t $(rss_kib "${pid[$t]}")")
   done
-  # the JIT compiles the proxy's hot path before anything is measured
-  jit_seconds=$(( quick || ${#workload_list[@]} > 1 ? 3 : 5 ))
-  say "warming up magent ($jit_seconds s each)"
-  for t in "${magents[@]}"; do
-    # shellcheck disable=SC2046
-    [[ -n ${pid[$t]:-} ]] && { timeout 60 java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
-      $(loadclient_args basic "$t" "$jit_seconds" 0) >"$work/jit-warmup.$t.txt" 2>&1 || true; }
-  done
 fi
 
+# The JIT compiles each workload's path before that workload is measured, on every magent target: runs of
+# 2 s of the workload itself until the JVM's compiler threads used less than 5 % of the proxy's CPU during
+# a run, or --jit-warmup seconds have passed. A fixed 3 s of basic alone left the multi-get and large-value
+# paths to be compiled during the first measured rounds: on a busy 2-core machine such a round cost twice
+# the CPU per request of a later one, and with 2 s rounds cold rounds were the median (docs/benchmarks.md,
+# "Cold rounds"). The compiler's own CPU is the direct sign: the proxy's CPU per request is too noisy a one.
+stat_ticks() { # /proc/.../stat -> utime+stime; the fields counted after "(comm)", which may hold spaces
+  sed 's/.*) //' "$1" 2>/dev/null | awk '{print $12 + $13}'
+}
+jit_ticks() { # pid -> "all compiler" clock ticks of the process and of its C1/C2 compiler threads
+  local compiler=0 task n
+  for task in /proc/"$1"/task/*; do
+    if [[ $(cat "$task/comm" 2>/dev/null) == C[12]\ Compiler* ]]; then
+      n=$(stat_ticks "$task/stat"); compiler=$(( compiler + ${n:-0} ))
+    fi
+  done
+  echo "$(stat_ticks "/proc/$1/stat") $compiler"
+}
+jit_warm() { # workload target
+  local workload=$1 t=$2 spent=0 f="$work/jit-warmup.$1.$2.txt" trail=() extra=() before after used jit
+  : >"$f"
+  while (( spent < jit_max )); do
+    read -r -a before <<<"$(jit_ticks "${pid[$t]}")"
+    # shellcheck disable=SC2046
+    timeout 60 java $load_java_opts -cp "$bench_jar" dev.magent.bench.load.LoadClient \
+      $(loadclient_args "$workload" "$t" 2 0) --proxy-pid "${pid[$t]}" "${extra[@]}" >>"$f" 2>&1 || true
+    read -r -a after <<<"$(jit_ticks "${pid[$t]}")"
+    extra=(--prefill 0)
+    spent=$(( spent + 2 ))
+    # a compiler thread the JVM ended during the run takes its ticks with it: never below 0
+    used=$(( after[0] - before[0] )); jit=$(( after[1] > before[1] ? after[1] - before[1] : 0 ))
+    trail+=("$(( used > 0 ? jit * 100 / used : 0 ))%")
+    (( used > 0 && jit * 100 < used * 5 )) && break
+  done
+  printf '  JIT warm-up %-8s %-14s share of the proxy CPU in its compilers, per 2 s run: %s\n' \
+    "$workload" "$t" "${trail[*]:-none}"
+}
+
 for workload in "${workload_list[@]}"; do
+  if (( jit_max > 0 )); then
+    for t in "${magents[@]}"; do [[ -n ${pid[$t]:-} ]] && jit_warm "$workload" "$t"; done
+  fi
   if [[ $client == java ]]; then
     say "workload $workload: java -cp $bench_jar dev.magent.bench.load.LoadClient $(loadclient_args "$workload" direct "$duration" "$warmup" | sed "s/127.0.0.1:$port_m1/TARGET/")"
   else

@@ -63,7 +63,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *     [--backend-pids PID,PID]
  * </pre>
  * With the pids it also reports the CPU time those processes used inside the measured window (clock ticks
- * of /proc/PID/stat) and the proxy's peak VmRSS.
+ * of /proc/PID/stat) and the proxy's peak VmRSS; its own CPU time over the window it always reports
+ * ({@code client_cpu_ticks}).
  * The last line of output is {@code RESULT key=value ...}, for scripts: rps is requests per second, kps keys
  * per second (a set is one key, a get of n keys is n, as memaslap counts its ops), latencies in microseconds.
  */
@@ -220,11 +221,17 @@ public final class LoadClient {
                 System.err.println("LoadClient: the keys were not all set within 60 s");
                 return false;
             }
+            for (Connection c : all) {
+                c.startLoad();
+            }
             long start = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);
             measureFrom = start;
             measureUntil = start + TimeUnit.SECONDS.toNanos(durationSeconds);
             sleepUntil(measureFrom);
             long proxyTicks = -cpuTicks(proxyPid);
+            // this client's own CPU: on a machine whose cores it shares with the proxy, it decides how much of
+            // a difference between proxies shows in requests/s (docs/benchmarks.md, "Why two closed-loop clients")
+            long clientTicks = -cpuTicks((int) ProcessHandle.current().pid());
             long backendTicks = 0;
             for (int pid : backendPids) {
                 backendTicks -= cpuTicks(pid);
@@ -235,12 +242,13 @@ public final class LoadClient {
                 sleepUntil(Math.min(measureUntil, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200)));
             }
             proxyTicks += cpuTicks(proxyPid);
+            clientTicks += cpuTicks((int) ProcessHandle.current().pid());
             for (int pid : backendPids) {
                 backendTicks += cpuTicks(pid);
             }
             running = false;
             Thread.sleep(200); // the requests in flight finish; they are outside the window anyway
-            return report(all, proxyTicks, backendTicks, peakRss);
+            return report(all, proxyTicks, backendTicks, clientTicks, peakRss);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         }
@@ -285,7 +293,8 @@ public final class LoadClient {
         return 0;
     }
 
-    private boolean report(List<Connection> all, long proxyTicks, long backendTicks, long peakRss) {
+    private boolean report(List<Connection> all, long proxyTicks, long backendTicks, long clientTicks,
+            long peakRss) {
         long requests = 0;
         long gets = 0;
         long keysAsked = 0;
@@ -320,11 +329,11 @@ public final class LoadClient {
         String result = String.format(Locale.ROOT,
                 "RESULT requests=%d seconds=%.1f rps=%.0f kps=%.0f p50=%.1f p90=%.1f p95=%.1f p99=%.1f p999=%.1f"
                         + " max=%.1f avg=%.1f errors=%d misses=%d closed=%d proxy_cpu_ticks=%d backend_cpu_ticks=%d"
-                        + " proxy_rss_peak_kib=%d depth=%d bad_values=%d",
+                        + " proxy_rss_peak_kib=%d depth=%d bad_values=%d client_cpu_ticks=%d",
                 requests, seconds, requests / seconds, (requests - gets + keysAsked) / seconds,
                 us(latencies, 50), us(latencies, 90), us(latencies, 95), us(latencies, 99), us(latencies, 99.9),
                 n == 0 ? 0 : latencies[n - 1] / 1000.0, n == 0 ? 0 : sum / n / 1000.0, errors, misses, closed,
-                proxyTicks, backendTicks, peakRss, depth, badValues);
+                proxyTicks, backendTicks, peakRss, depth, badValues, clientTicks);
         System.out.printf(Locale.ROOT, "%s:%d  %d connections on %d threads, %d request(s) in flight on each,"
                         + " %d s after %d s warm-up; %d-byte keys, %d-byte values, %d gets per set,"
                         + " %d key(s) per get%n",
@@ -421,6 +430,20 @@ public final class LoadClient {
             }
         }
 
+        /** Every key is set: the load begins (on this connection's loop; a connection already loaded sends nothing more). */
+        void startLoad() {
+            // ctx was set before this connection counted the latch down, and run() awaited the latch: visible
+            ChannelHandlerContext c = ctx;
+            if (c != null) {
+                c.executor().execute(() -> {
+                    if (!prefilling && c.channel().isActive()) {
+                        sendNext();
+                        flushIfNeeded();
+                    }
+                });
+            }
+        }
+
         /** Sends requests until depth are in flight: one at a time while setting the keys (prefill). */
         private void sendNext() {
             if (prefilling) {
@@ -431,6 +454,12 @@ public final class LoadClient {
                 }
                 prefilling = false;
                 prefilled.countDown();
+                if (prefilled.getCount() > 0) {
+                    // other connections may still have a set in flight: a get sent now could read a key
+                    // before its set lands and count an old value as wrong. The load starts for every
+                    // connection at once, from run(), when the last one has set its keys
+                    return;
+                }
             }
             while (running && inFlight < depth) {
                 if (random.nextInt(getsPerSet + 1) == 0) {

@@ -97,6 +97,31 @@ class LoadClientTest {
     }
 
     @Test
+    void aConnectionThatHasSetItsKeysWaitsForTheOthersBeforeTheLoad() {
+        // two connections share the prefill; this one sets both keys while the other has not finished
+        LoadClient client = new LoadClient(new String[] {"--keys", "2", "--gets-per-set", "1000000000"});
+        client.measureFrom = Long.MIN_VALUE;
+        client.measureUntil = Long.MAX_VALUE;
+        CountDownLatch prefilled = new CountDownLatch(2);
+        conn = client.new Connection(0, prefilled);
+        channel = new EmbeddedChannel(conn);
+        assertTrue(sent().get(0).startsWith("set "));
+        reply("STORED\r\n");
+        assertTrue(sent().get(0).startsWith("set "));
+        reply("STORED\r\n");
+        assertEquals(1, prefilled.getCount());
+        assertEquals(List.of(), sent(), "no get while the other connection may still have a set in flight");
+        prefilled.countDown(); // the other connection's last set is answered
+        conn.startLoad();
+        channel.runPendingTasks();
+        List<String> gets = sent();
+        assertEquals(1, gets.size());
+        assertTrue(gets.get(0).startsWith("get "));
+        reply("END\r\n");
+        done();
+    }
+
+    @Test
     void aMissIsAMissNotAnError() {
         List<String> gets = start(2, false);
         reply(hit(keysOf(gets.get(0))[1], VALUE) + "END\r\n" + "END\r\n");
