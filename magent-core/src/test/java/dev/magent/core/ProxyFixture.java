@@ -42,7 +42,7 @@ final class ProxyFixture implements AutoCloseable {
                 .probeInterval(Duration.ofMillis(50))
                 .probeMaxInterval(Duration.ofMillis(400))
                 .ioThreads(2)
-                // -Dmagent.test.transport=epoll (in test.jvm.args) runs the ITs on one transport; auto otherwise
+                // -Dmagent.test.transport=epoll (in test.jvm.args, issue 14) runs the ITs on one transport; auto otherwise
                 .transport(TransportChoice.parse(System.getProperty("magent.test.transport", "auto")))
                 .shutdownGrace(Duration.ofSeconds(2));
     }
