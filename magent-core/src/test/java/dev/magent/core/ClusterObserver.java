@@ -36,6 +36,25 @@ final class ClusterObserver {
                 .indexFor(key.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The items a server holds for the proxies themselves (docs/partitions.md): the proxy list and the alive
+     * key of each proxy in it, which the backups always hold. Subtracted from {@code curr_items} by tests
+     * that count the data on a backup.
+     */
+    static long proxyRecords(MemcachedProcess m) throws IOException {
+        try (TextClient c = new TextClient(m.port())) {
+            String members = c.get("__magent_proxies");
+            if (members == null) {
+                return 0;
+            }
+            long n = 1;
+            for (String id : members.split(" ")) {
+                n += !id.isEmpty() && c.get("__magent_alive_" + id) != null ? 1 : 0;
+            }
+            return n;
+        }
+    }
+
     /** {@code stats} over a client connection, as name → value. */
     static Map<String, String> stats(TextClient c) throws IOException {
         String reply = c.call("stats\r\n");

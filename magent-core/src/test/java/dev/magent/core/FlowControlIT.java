@@ -159,7 +159,8 @@ class FlowControlIT {
         long onMains;
         long onBackup;
         while ((onMains = stat(cluster.mains.get(0), "curr_items") + stat(cluster.mains.get(1), "curr_items"))
-                != REQUESTS || (onBackup = stat(cluster.backups.get(0), "curr_items")) != REQUESTS) {
+                != REQUESTS || (onBackup = stat(cluster.backups.get(0), "curr_items")
+                - ClusterObserver.proxyRecords(cluster.backups.get(0))) != REQUESTS) {
             if (System.nanoTime() > deadline) {
                 Map<String, String> st;
                 try (TextClient c = ProxyFixture.client(proxy)) {

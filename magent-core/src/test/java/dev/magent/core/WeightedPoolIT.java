@@ -26,19 +26,16 @@ class WeightedPoolIT {
     }
 
     /**
-     * memcached's {@code curr_items} less the proxy's own records (the cluster's proxy list and its alive
-     * key: docs/partitions.md); unchecked, so that a wait's condition can call it.
+     * memcached's {@code curr_items} less the proxies' own records (docs/partitions.md); unchecked, so that a
+     * wait's condition can call it.
      */
-    private static String aliveKey = "";
-
     private static long items(MemcachedProcess m) {
         try (TextClient c = ProxyFixture.direct(m)) {
             String items = ClusterObserver.stats(c).get("curr_items");
             if (items == null) {
                 throw new AssertionError("no curr_items in stats of " + m.address());
             }
-            long records = (c.get("__magent_proxies") != null ? 1 : 0) + (c.get(aliveKey) != null ? 1 : 0);
-            return Long.parseLong(items) - records;
+            return Long.parseLong(items) - ClusterObserver.proxyRecords(m);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -68,8 +65,7 @@ class WeightedPoolIT {
         fixture = ProxyFixture.start(2, 1);
         MemcachedProcess heavy = fixture.mains.get(0);
         MemcachedProcess light = fixture.mains.get(1);
-        MagentProxy p = fixture.proxy(b -> b.ketama(true).weights(Map.of(heavy.address(), 3)).proxyId("weighted"));
-        aliveKey = "__magent_alive_" + p.suspicions().proxyId();
+        MagentProxy p = fixture.proxy(b -> b.ketama(true).weights(Map.of(heavy.address(), 3)));
         try (TextClient c = ProxyFixture.client(p)) {
             for (int i = 0; i < KEYS; i++) {
                 assertEquals("STORED\r\n", c.set("w:" + i, "v" + i));

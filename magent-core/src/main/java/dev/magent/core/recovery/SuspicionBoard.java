@@ -6,6 +6,7 @@ import dev.magent.core.backend.Backends;
 import dev.magent.core.backend.Cluster;
 import dev.magent.core.backend.PendingReply;
 import dev.magent.core.backend.SuspicionGate;
+import dev.magent.protocol.MetaCommand;
 import dev.magent.protocol.Reply;
 import dev.magent.protocol.RetrievalCommand;
 import dev.magent.protocol.StatusReply;
@@ -35,16 +36,17 @@ import org.slf4j.LoggerFactory;
  * "No stale reads across proxies"), through records on the memcached servers themselves:
  * <ul>
  *   <li>{@code __magent_suspect_<server>}: the ids of the proxies that failed writes over away from that
- *       server and have not yet replayed them there. Kept on every server but the one it is about, so a
- *       proxy that cannot reach that server can still write it, and any one place that answers tells a
- *       reader everything under a single fault;</li>
+ *       server and have not yet replayed them there. A main's on every backup, a backup's on every other
+ *       server ({@link #isPlace}): never on the server itself, so a proxy that cannot reach it can still
+ *       write it, and any one place that answers tells a reader everything under a single fault;</li>
  *   <li>{@code __magent_alive_<proxy>}: set every poll with a TTL of {@value #ALIVE_TTL_SECONDS} s on every
- *       server: a proxy whose key has expired everywhere has died;</li>
- *   <li>{@code __magent_proxies}: the ids of the proxies of the cluster, so a proxy knows whose alive key
- *       to look for and whether it is alone.</li>
+ *       backup, and on the mains too while the proxy holds an entry: a proxy whose key has expired
+ *       everywhere has died;</li>
+ *   <li>{@code __magent_proxies}: the ids of the proxies of the cluster, on the backups, so a proxy knows
+ *       whose alive key to look for and whether it is alone.</li>
  * </ul>
  * Every poll interval the board reads all records from every server in one {@code gets} each, writes this
- * proxy's own entries (with {@code cas}, so proxies never overwrite each other's), and sets each server's
+ * proxy's own entries (with {@code cas}, so proxies never overwrite each other's; an emptied record is deleted), and sets each server's
  * {@link BackendServer.Suspicion}: a server another proxy suspects serves no reads here until that proxy
  * clears its entry; when this proxy has not read a server's record from any place within the validity
  * period (poll interval + request timeout + margin), and other proxies exist, it reads that server no
@@ -235,7 +237,7 @@ public final class SuspicionBoard implements SuspicionGate {
             List<byte[]> keys = new ArrayList<>(servers.length + askedAlive.size() + 1);
             keys.add(bytes(MEMBERS_KEY));
             for (BackendServer s : servers) {
-                if (s != place) {
+                if (isPlace(place, s)) {
                     keys.add(bytes(recordKey(s)));
                 }
             }
@@ -276,7 +278,11 @@ public final class SuspicionBoard implements SuspicionGate {
             }
         }
         Set<String> dead = new LinkedHashSet<>();
-        if (anyAnswered) {
+        boolean backupAnswered = false; // every proxy's alive key is on every backup
+        for (int x = 0; x < servers.length; x++) {
+            backupAnswered |= servers[x].pool() > 0 && answers.get(x) != null;
+        }
+        if (backupAnswered) {
             for (String id : askedAlive) {
                 if (!alive.contains(id)) {
                     dead.add(id);
@@ -293,7 +299,7 @@ public final class SuspicionBoard implements SuspicionGate {
             Set<String> holders = new LinkedHashSet<>();
             boolean fresh = false;
             for (int x = 0; x < servers.length; x++) {
-                if (x != i && answers.get(x) != null) {
+                if (isPlace(servers[x], s) && answers.get(x) != null) {
                     fresh = true;
                     holders.addAll(tokens(answers.get(x).get(recordKey(s))));
                 }
@@ -316,7 +322,7 @@ public final class SuspicionBoard implements SuspicionGate {
             foreign.put(s.address(), by);
             for (int x = 0; x < servers.length; x++) {
                 Map<String, Value> a = answers.get(x);
-                if (x == i || a == null) {
+                if (!isPlace(servers[x], s) || a == null) {
                     continue;
                 }
                 Value current = a.get(recordKey(s));
@@ -343,8 +349,8 @@ public final class SuspicionBoard implements SuspicionGate {
         nextOthers.remove(proxyId);
         for (int x = 0; x < servers.length; x++) {
             Map<String, Value> a = answers.get(x);
-            if (a == null) {
-                continue;
+            if (a == null || servers[x].pool() == 0) {
+                continue; // kept on the backups only: the mains' items are what clients see in stats
             }
             Set<String> there = new LinkedHashSet<>(tokens(a.get(MEMBERS_KEY)));
             Set<String> next = new LinkedHashSet<>(there);
@@ -354,13 +360,18 @@ public final class SuspicionBoard implements SuspicionGate {
                 writes.add(store(servers[x], MEMBERS_KEY, a.get(MEMBERS_KEY), next, 0));
             }
         }
+        // on the mains too while this proxy holds an entry: then a proxy that cannot reach the backups (the
+        // cut this proxy may be recording) still finds it alive, and does not take its entries over
+        boolean holding = wanted.containsValue(true);
         for (BackendServer place : servers) {
-            writes.add(set(place, ALIVE_PREFIX + proxyId, "1", ALIVE_TTL_SECONDS));
+            if (place.pool() > 0 || holding) {
+                writes.add(set(place, ALIVE_PREFIX + proxyId, "1", ALIVE_TTL_SECONDS));
+            }
         }
         for (Map<String, Value> a : answers) {
             release(a);
         }
-        if (anyAnswered) {
+        if (backupAnswered) {
             others = nextOthers;
             alone = nextOthers.isEmpty();
             Set<String> nextKnown = new LinkedHashSet<>(nextOthers);
@@ -473,11 +484,21 @@ public final class SuspicionBoard implements SuspicionGate {
      */
     private boolean placesOutOfService(BackendServer s) {
         for (BackendServer p : cluster.all()) {
-            if (p != s && p.state() == BackendServer.State.UP) {
+            if (isPlace(p, s) && p.state() == BackendServer.State.UP) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@code place} keeps the record of {@code s}: a main's on every backup, a backup's on every
+     * other server. Never on the server itself (whoever must write it cannot reach that one), and a main's
+     * never on the mains, whose items clients see in {@code stats}; a backup's record exists only while a
+     * proxy suspects it.
+     */
+    static boolean isPlace(BackendServer place, BackendServer s) {
+        return place != s && (s.pool() > 0 || place.pool() > 0);
     }
 
     // ---- records -------------------------------------------------------------------------------------
@@ -528,6 +549,14 @@ public final class SuspicionBoard implements SuspicionGate {
     /** Writes a record's new ids: cas over what was read, add where there was nothing. True when stored. */
     private CompletableFuture<Boolean> store(BackendServer place, String key, Value current, Set<String> ids,
                                              int ttl) {
+        if (ids.isEmpty() && current != null) {
+            // gone rather than empty, unless another proxy wrote it since it was read
+            return send(place, MetaCommand.of(Verb.MD, bytes(key),
+                    List.of("C" + Long.toUnsignedString(current.casUnique())))).handle((r, f) -> {
+                        ReferenceCountUtil.release(r);
+                        return false;
+                    });
+        }
         byte[] value = bytes(String.join(" ", ids));
         StorageCommand c = current == null
                 ? new StorageCommand(Verb.ADD, bytes(key), 0, ttl, 0, Unpooled.wrappedBuffer(value), false)
