@@ -37,13 +37,14 @@ final class KeyCopier {
     CompletableFuture<Boolean> copy(BackendServer source, BackendServer target, byte[] key, boolean countFailure) {
         ResyncProgress p = target.resyncProgress();
         WriteFences.Fence fence = fences.before(key, System.currentTimeMillis());
-        return send(source, new MetaGetCommand(key, ReadRepair.VALUE_FLAGS_TTL)).thenCompose(r -> {
+        return send(source, new MetaGetCommand(key, ReadRepair.VALUE_FLAGS_TTL_CAS)).thenCompose(r -> {
             ReadRepair.Fetched f = ReadRepair.parse(key, r, source);
             if (f == null) {
                 p.countSkipped(); // gone from the source meanwhile (or unreadable): not resurrected
                 return CompletableFuture.completedFuture(true);
             }
             StorageCommand add = ReadRepair.add(f.value(), f.remainingTtl());
+            long sourceCas = f.value().casUnique();
             f.value().data().release();
             if (add == null) {
                 p.countSkipped(); // about to expire
@@ -66,7 +67,19 @@ final class KeyCopier {
                     });
                 }
                 if (added) {
-                    p.countCopied();
+                    return stillOnSource(source, key, sourceCas).thenCompose(still -> {
+                        if (still) {
+                            p.countCopied();
+                            return CompletableFuture.completedFuture(true);
+                        }
+                        // another proxy wrote or deleted the key on both copies meanwhile (its fences are its
+                        // own): what was copied is the past, and the target may already have the new state
+                        p.countCancelled();
+                        return send(target, new DeleteCommand(key, false)).thenApply(d -> {
+                            ReferenceCountUtil.release(d);
+                            return false;
+                        });
+                    });
                 } else {
                     p.countSkipped(); // already there: written since the server returned
                 }
@@ -77,6 +90,23 @@ final class KeyCopier {
                 p.countFailed();
             }
             return false;
+        });
+    }
+
+    /**
+     * Whether the source still holds the value that was copied (the same cas unique). A write or delete
+     * through another proxy reaches the source and the target alike; one that reached the target before
+     * the copy's add (which then filled the gap it left) has reached the source by now, or is about to.
+     */
+    private CompletableFuture<Boolean> stillOnSource(BackendServer source, byte[] key, long cas) {
+        if (cas == dev.magent.protocol.Value.NO_CAS) {
+            return CompletableFuture.completedFuture(true);
+        }
+        return send(source, new MetaGetCommand(key, java.util.List.of("c"))).handle((r, f) -> {
+            boolean same = r instanceof dev.magent.protocol.MetaReply m && m.hit()
+                    && Long.toUnsignedString(cas).equals(m.flag('c'));
+            ReferenceCountUtil.release(r);
+            return same || f != null; // unreadable now: keep the copy, as before this check
         });
     }
 

@@ -30,7 +30,7 @@ public final class ReadRepair implements Completion {
     /** memcached's largest relative exptime; larger values are absolute unix times. */
     public static final long MAX_RELATIVE_EXPTIME = 60L * 60 * 24 * 30;
     public static final List<String> VALUE_FLAGS_TTL = List.of("v", "f", "t");
-    static final List<String> VALUE_FLAGS_TTL_CAS = List.of("v", "f", "t", "c");
+    public static final List<String> VALUE_FLAGS_TTL_CAS = List.of("v", "f", "t", "c");
     /** A read that changes no TTL (get, gets). */
     static final long NO_TOUCH = Long.MIN_VALUE;
 

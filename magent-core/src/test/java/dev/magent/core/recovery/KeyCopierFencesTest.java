@@ -95,4 +95,29 @@ class KeyCopierFencesTest {
         fences.flushDone();
         assertEquals(0, fences.pendingFlushDeadline(now + 15_000), "an immediate flush replaces a delayed one");
     }
+
+    /** Across proxies: a delete through another proxy reached both copies while the copy's add was on its way. */
+    @Test
+    void aCopyWhoseSourceChangedThroughAnotherProxyIsTakenBack() {
+        RouteFixture fx = RouteFixture.pools(1, 1);
+        KeyCopier copier = new KeyCopier(fx.router.backends(), fx.cluster.fences());
+        fx.backup("k").put("k", "old");
+        fx.main("k").hold();
+        CompletableFuture<Boolean> copy = copier.copy(fx.server(1, "k"), fx.server(0, "k"), K, false);
+        fx.backup("k").restartEmpty(); // the other proxy's delete, unseen by this proxy's fences
+        fx.main("k").release();
+        assertFalse(copy.join(), "the value copied is gone from the source: the past");
+        assertNull(fx.main("k").value("k"), "not left on the target, where the other proxy deleted it too");
+        assertEquals(1, fx.server(0, "k").resyncProgress().cancelled());
+    }
+
+    @Test
+    void aCopyWhoseSourceIsUnchangedStays() {
+        RouteFixture fx = RouteFixture.pools(1, 1);
+        KeyCopier copier = new KeyCopier(fx.router.backends(), fx.cluster.fences());
+        fx.backup("k").put("k", "v");
+        assertTrue(copier.copy(fx.server(1, "k"), fx.server(0, "k"), K, false).join());
+        assertEquals("v", fx.main("k").value("k"));
+        assertEquals(1, fx.server(0, "k").resyncProgress().copied());
+    }
 }
