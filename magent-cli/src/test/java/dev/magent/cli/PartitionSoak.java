@@ -73,6 +73,12 @@ final class PartitionSoak {
             return phases.stream().mapToLong(p -> p.stale.sum()).sum();
         }
 
+        /** Stale reads, misses of acknowledged values and lost increments in the phases whose name starts so. */
+        long badIn(String prefix) {
+            return phases.stream().filter(p -> p.name.startsWith(prefix))
+                    .mapToLong(p -> p.stale.sum() + p.missing.sum() + p.lostIncrements.sum()).sum();
+        }
+
         long staleOutside(List<String> phaseNames) {
             return phases.stream().filter(p -> !phaseNames.contains(p.name)).mapToLong(p -> p.stale.sum() + p.missing.sum()).sum();
         }
