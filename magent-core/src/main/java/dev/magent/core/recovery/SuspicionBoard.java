@@ -48,9 +48,10 @@ import org.slf4j.LoggerFactory;
  * Every poll interval the board reads all records from every server in one {@code gets} each, writes this
  * proxy's own entries (with {@code cas}, so proxies never overwrite each other's; an emptied record is deleted), and sets each server's
  * {@link BackendServer.Suspicion}: a server another proxy suspects serves no reads here until that proxy
- * clears its entry; when this proxy has not read a server's record from any place within the validity
- * period (poll interval + request timeout + margin), and other proxies exist, it reads that server no
- * more either, as it cannot rule a suspicion out. A write that missed a copy is acknowledged only once the
+ * clears its entry; when this proxy's polls have not completed within the validity period (poll interval
+ * + request timeout + margin: this proxy stalled), and other proxies exist, it reads that server no more
+ * either, as it cannot rule a suspicion out. A poll whose places of a record all failed keeps the entries
+ * read before: under a single fault no proxy can fail writes over to places this one cannot reach. A write that missed a copy is acknowledged only once the
  * suspicion is recorded and one validity period has passed ({@link #whenVisible}), so every other proxy
  * has seen it by then. An entry whose proxy died is replaced by this proxy's own, and the server is
  * flushed and resynced ({@link Rejoin}). Runs on one event loop.
@@ -304,10 +305,14 @@ public final class SuspicionBoard implements SuspicionGate {
                     holders.addAll(tokens(answers.get(x).get(recordKey(s))));
                 }
             }
-            allHolders.addAll(holders);
-            if (fresh) {
-                freshAt.put(s.address(), start);
+            if (!fresh) {
+                // No place of its record answered (each timed out, refused or is down here). Under a single
+                // fault no other proxy can be failing writes over to places this proxy cannot reach, so the
+                // view is as fresh as the poll; what was read before is kept, never forgotten.
+                holders.addAll(foreign.getOrDefault(s.address(), List.of()));
             }
+            allHolders.addAll(holders);
+            freshAt.put(s.address(), start); // the poll completed: only a proxy whose polls stall goes stale
             Set<String> deadHolders = new LinkedHashSet<>(holders);
             deadHolders.retainAll(dead);
             deadHolders.remove(proxyId);
