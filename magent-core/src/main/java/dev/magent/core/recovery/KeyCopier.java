@@ -61,10 +61,7 @@ final class KeyCopier {
                 if (added && !fences.holds(fence, System.currentTimeMillis())) {
                     // the write may have reached the target before the add: take the add back
                     p.countCancelled();
-                    return send(target, new DeleteCommand(key, false)).thenApply(d -> {
-                        ReferenceCountUtil.release(d);
-                        return false;
-                    });
+                    return takeBack(target, key);
                 }
                 if (added) {
                     return stillOnSource(source, key, sourceCas).thenCompose(still -> {
@@ -75,10 +72,7 @@ final class KeyCopier {
                         // another proxy wrote or deleted the key on both copies meanwhile (its fences are its
                         // own): what was copied is the past, and the target may already have the new state
                         p.countCancelled();
-                        return send(target, new DeleteCommand(key, false)).thenApply(d -> {
-                            ReferenceCountUtil.release(d);
-                            return false;
-                        });
+                        return takeBack(target, key);
                     });
                 } else {
                     p.countSkipped(); // already there: written since the server returned
@@ -89,6 +83,14 @@ final class KeyCopier {
             if (countFailure) {
                 p.countFailed();
             }
+            return false;
+        });
+    }
+
+    /** Deletes what a copy added that turned out to be the past; completes with false (not settled). */
+    private CompletableFuture<Boolean> takeBack(BackendServer target, byte[] key) {
+        return send(target, new DeleteCommand(key, false)).thenApply(d -> {
+            ReferenceCountUtil.release(d);
             return false;
         });
     }

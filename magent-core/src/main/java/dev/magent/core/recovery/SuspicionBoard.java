@@ -76,11 +76,9 @@ public final class SuspicionBoard implements SuspicionGate {
     private boolean again;
     private boolean stopped;
     private ScheduledFuture<?> timer;
-    /** Other proxies of the cluster, as last read; null until a poll got an answer. */
-    private Set<String> others;
     /** The other proxies and every holder of an entry, as last read: whose alive keys the next poll reads. */
     private Set<String> known = Set.of();
-    /** No other proxy found by the last poll that got an answer (read on every loop). */
+    /** No other proxy found by the last poll a backup answered; false until one did (read on every loop). */
     private volatile boolean alone;
     private final Map<ServerAddress, Own> own = new HashMap<>();
     /** When a poll that got an answer from a place of the server's record started (System.nanoTime()). */
@@ -377,7 +375,6 @@ public final class SuspicionBoard implements SuspicionGate {
             release(a);
         }
         if (backupAnswered) {
-            others = nextOthers;
             alone = nextOthers.isEmpty();
             Set<String> nextKnown = new LinkedHashSet<>(nextOthers);
             nextKnown.addAll(allHolders);
@@ -468,7 +465,6 @@ public final class SuspicionBoard implements SuspicionGate {
         if (stopped) {
             return;
         }
-        boolean alone = others != null && others.isEmpty();
         for (BackendServer s : cluster.all()) {
             List<String> by = foreign.getOrDefault(s.address(), List.of());
             Long fresh = freshAt.get(s.address());
